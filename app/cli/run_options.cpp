@@ -1,0 +1,36 @@
+#include <cstdio>
+#include <unistd.h>
+
+#include "commands.h"
+
+namespace awq::cli {
+
+ModelOptions RunOptions::model_options() const {
+    ModelOptions m;
+    m.device = device;
+    m.dtype = !dtype.empty() ? dtype : (device == "cpu" ? "float32" : "bfloat16");
+    m.offload = offload;
+    return m;
+}
+
+void add_run_options(CLI::App* cmd, RunOptions& o) {
+    cmd->add_option("model", o.model, "Hugging Face model folder or .gguf file")->required();
+    cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--dtype", o.dtype, "float32, bfloat16 or float16 (default: float32 on cpu, bfloat16 on cuda)");
+    cmd->add_flag("--offload", o.offload, "keep block weights on the CPU, move each block to the GPU while it runs");
+}
+
+Progress stderr_progress(const Context& ctx, bool quiet) {
+    Progress p;
+    p.cancel = ctx.cancel;
+    if (!quiet && isatty(STDERR_FILENO)) {
+        p.on_progress = [](const ProgressEvent& e) {
+            std::fprintf(stderr, "\r%s %lld/%lld   ", e.phase.c_str(), (long long)e.done, (long long)e.total);
+            if (e.done == e.total) std::fprintf(stderr, "\n");
+            std::fflush(stderr);
+        };
+    }
+    return p;
+}
+
+}  // namespace awq::cli

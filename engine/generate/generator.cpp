@@ -1,0 +1,188 @@
+#include "generate/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <ATen/ATen.h>
+
+#include "core/error.h"
+#include "model/llama_model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace awq {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Last-position logits of every row as fp32 vectors on the CPU (this also synchronises the device).
+std::vector<std::vector<float>> rows_of(const at::Tensor& logits) {
+    at::Tensor l = logits.select(1, logits.size(1) - 1).to(at::kCPU, at::kFloat).contiguous();
+    std::vector<std::vector<float>> out(l.size(0));
+    const float* p = l.data_ptr<float>();
+    for (int64_t b = 0; b < l.size(0); ++b) out[b].assign(p + b * l.size(1), p + (b + 1) * l.size(1));
+    return out;
+}
+
+at::Tensor ids_tensor(const std::vector<std::vector<int32_t>>& rows) {
+    const int64_t B = (int64_t)rows.size(), T = (int64_t)rows[0].size();
+    at::Tensor t = at::empty({B, T}, at::kLong);
+    auto a = t.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t i = 0; i < T; ++i) a[b][i] = rows[b][i];
+    return t;
+}
+
+void check_prompt(const LlamaModel& model, const std::vector<int32_t>& prompt) {
+    if (prompt.empty()) throw Error("prompt", "empty prompt: at least one token is needed");
+    const int64_t V = model.config().vocab_size;
+    for (int32_t id : prompt)
+        if (id < 0 || id >= V)
+            throw Error("prompt", "token id " + std::to_string(id) + " outside the vocabulary (size " + std::to_string(V) + ")");
+}
+
+}  // namespace
+
+std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vector<std::vector<int32_t>>& prompts,
+                                               const GenerationConfig& cfg, GenerationStats* stats,
+                                               const Progress& progress) {
+    if (prompts.empty()) throw Error("prompt", "no prompts given");
+    for (auto& p : prompts) {
+        check_prompt(model, p);
+        if (p.size() != prompts[0].size()) throw Error("prompt", "batched prompts must have equal length");
+    }
+    if (cfg.max_new_tokens < 1) throw Error("--max-new-tokens", "must be >= 1");
+    const int64_t B = (int64_t)prompts.size(), T = (int64_t)prompts[0].size();
+    at::NoGradGuard no_grad;
+    KVCache cache = model.make_cache(B, T + cfg.max_new_tokens);
+    std::vector<Sampler> samplers;
+    for (int64_t b = 0; b < B; ++b) {
+        SamplingConfig sc = cfg.sampling;
+        sc.seed += (uint64_t)b;
+        samplers.emplace_back(sc);
+    }
+    std::vector<std::vector<int32_t>> history = prompts, out(B);
+    std::vector<bool> done(B, false);
+
+    auto t0 = Clock::now();
+    auto rows = rows_of(model.forward(ids_tensor(prompts), &cache, /*last_only=*/true));
+    if (stats) {
+        stats->prompt_tokens = B * T;
+        stats->prefill_seconds = seconds_since(t0);
+    }
+    auto t1 = Clock::now();
+    int64_t decode_steps = 0;
+    for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
+        progress.check_cancel();
+        std::vector<std::vector<int32_t>> next(B, std::vector<int32_t>(1));
+        for (int64_t b = 0; b < B; ++b) {
+            int32_t id = samplers[b].sample(rows[b], history[b]);
+            next[b][0] = id;
+            if (done[b]) continue;
+            if (std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) != cfg.eos_ids.end()) {
+                done[b] = true;
+                continue;
+            }
+            out[b].push_back(id);
+            history[b].push_back(id);
+        }
+        progress.report("generating", step + 1, cfg.max_new_tokens);
+        if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }) || step + 1 == cfg.max_new_tokens) break;
+        rows = rows_of(model.forward(ids_tensor(next), &cache, true));
+        ++decode_steps;
+    }
+    if (stats) {
+        stats->decode_seconds = seconds_since(t1);
+        stats->batch = B;
+        stats->decode_steps = decode_steps;
+        stats->new_tokens = 0;
+        for (auto& o : out) stats->new_tokens += (int64_t)o.size();
+    }
+    return out;
+}
+
+namespace {
+
+// Longest suffix of `text` that is a proper prefix of some stop string: that much must be held back.
+size_t pending_stop_prefix(const std::string& text, const std::vector<std::string>& stops) {
+    size_t hold = 0;
+    for (const auto& s : stops)
+        for (size_t n = std::min(s.size() - 1, text.size()); n > hold; --n)
+            if (text.compare(text.size() - n, n, s, 0, n) == 0) {
+                hold = n;
+                break;
+            }
+    return hold;
+}
+
+}  // namespace
+
+GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::vector<int32_t>& prompt,
+                          const GenerationConfig& cfg, const TokenCallback& on_token, const Progress& progress) {
+    check_prompt(model, prompt);
+    if (cfg.max_new_tokens < 1) throw Error("--max-new-tokens", "must be >= 1");
+    for (auto& s : cfg.stop_strings)
+        if (s.empty()) throw Error("--stop", "stop strings must not be empty");
+    at::NoGradGuard no_grad;
+    GenerationResult res;
+    res.stop_reason = "length";
+    const int64_t T = (int64_t)prompt.size();
+    KVCache cache = model.make_cache(1, T + cfg.max_new_tokens);
+    Sampler sampler(cfg.sampling);
+    std::vector<int32_t> history = prompt;
+    StreamDecoder stream(tok, /*skip_special=*/true);
+    std::string text;      // complete text so far
+    size_t emitted = 0;    // bytes of `text` handed to the callback
+
+    auto t0 = Clock::now();
+    std::vector<float> row = rows_of(model.forward(ids_tensor({prompt}), &cache, true))[0];
+    res.stats.prompt_tokens = T;
+    res.stats.prefill_seconds = seconds_since(t0);
+    auto t1 = Clock::now();
+    for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
+        if (progress.cancelled()) {
+            res.stop_reason = "cancelled";
+            break;
+        }
+        int32_t id = sampler.sample(row, history);
+        if (std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) != cfg.eos_ids.end()) {
+            res.stop_reason = "eos";
+            break;
+        }
+        res.tokens.push_back(id);
+        history.push_back(id);
+        text += stream.push(id);
+        bool stop = false;
+        for (const auto& s : cfg.stop_strings) {
+            size_t at = text.find(s, emitted > s.size() ? emitted - s.size() : 0);
+            if (at != std::string::npos) {
+                text.resize(at);
+                stop = true;
+            }
+        }
+        size_t hold = stop ? 0 : pending_stop_prefix(text, cfg.stop_strings);
+        std::string piece = text.size() - hold > emitted ? text.substr(emitted, text.size() - hold - emitted) : "";
+        emitted += piece.size();
+        if (on_token) on_token(id, piece);
+        progress.report("generating", step + 1, cfg.max_new_tokens);
+        if (stop) {
+            res.stop_reason = "stop_string";
+            break;
+        }
+        if (step + 1 == cfg.max_new_tokens) break;
+        row = rows_of(model.forward(ids_tensor({{id}}), &cache, true))[0];
+        ++res.stats.decode_steps;
+    }
+    if (res.stop_reason != "stop_string") {
+        text += stream.flush();
+        if (on_token && text.size() > emitted) on_token(-1, text.substr(emitted));
+    }
+    res.stats.decode_seconds = seconds_since(t1);
+    res.stats.new_tokens = (int64_t)res.tokens.size();
+    res.text = text;
+    return res;
+}
+
+}  // namespace awq

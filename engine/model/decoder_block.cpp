@@ -1,0 +1,98 @@
+#include "model/decoder_block.h"
+
+#include <ATen/ATen.h>
+
+#include "model/rope.h"
+
+namespace awq {
+
+const char* linear_slot_name(LinearSlot s) {
+    switch (s) {
+        case LinearSlot::Q: return "self_attn.q_proj";
+        case LinearSlot::K: return "self_attn.k_proj";
+        case LinearSlot::V: return "self_attn.v_proj";
+        case LinearSlot::O: return "self_attn.o_proj";
+        case LinearSlot::Gate: return "mlp.gate_proj";
+        case LinearSlot::Up: return "mlp.up_proj";
+        case LinearSlot::Down: return "mlp.down_proj";
+    }
+    return "?";
+}
+
+// Matches transformers' LlamaRMSNorm: statistics in fp32, cast back before the weight multiply.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+    at::Tensor xf = x.to(at::kFloat);
+    at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
+    xf = xf * at::rsqrt(var + eps);
+    return weight * xf.to(x.scalar_type());
+}
+
+DecoderBlock::DecoderBlock(const ModelConfig& cfg, at::Tensor input_norm, at::Tensor post_norm,
+                           std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears)
+    : cfg_(&cfg), input_norm_w_(std::move(input_norm)), post_norm_w_(std::move(post_norm)), linears_(std::move(linears)) {}
+
+at::Tensor DecoderBlock::input_norm(const at::Tensor& x) const { return rms_norm(x, input_norm_w_, cfg_->rms_norm_eps); }
+at::Tensor DecoderBlock::post_norm(const at::Tensor& x) const { return rms_norm(x, post_norm_w_, cfg_->rms_norm_eps); }
+
+at::Tensor DecoderBlock::attention(const at::Tensor& x, const AttentionContext& ctx) const {
+    const int64_t B = x.size(0), T = x.size(1);
+    const int64_t nh = cfg_->num_attention_heads, nkv = cfg_->num_key_value_heads, hd = cfg_->head_dim;
+    if (hook_) {
+        hook_(LinearSlot::Q, x);
+        hook_(LinearSlot::K, x);
+        hook_(LinearSlot::V, x);
+    }
+    at::Tensor q = linear(LinearSlot::Q).forward(x).view({B, T, nh, hd}).transpose(1, 2);
+    at::Tensor k = linear(LinearSlot::K).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
+    at::Tensor v = linear(LinearSlot::V).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
+    q = apply_rope(q, ctx.cos, ctx.sin);
+    k = apply_rope(k, ctx.cos, ctx.sin);
+
+    if (ctx.k_cache) {
+        ctx.k_cache->narrow(2, ctx.past, T).copy_(k);
+        ctx.v_cache->narrow(2, ctx.past, T).copy_(v);
+        k = ctx.k_cache->narrow(2, 0, ctx.past + T);
+        v = ctx.v_cache->narrow(2, 0, ctx.past + T);
+    }
+    const double scale = 1.0 / std::sqrt((double)hd);
+    at::Tensor out;
+    const bool gqa = nh != nkv;
+    if (ctx.mask.defined()) {
+        out = at::scaled_dot_product_attention(q, k, v, ctx.mask, 0.0, false, scale, gqa);
+    } else {
+        // T == 1 (decode) attends to everything; otherwise past is empty and the mask is plain causal.
+        out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, ctx.causal && T > 1, scale, gqa);
+    }
+    out = out.transpose(1, 2).reshape({B, T, nh * hd});
+    if (hook_) hook_(LinearSlot::O, out);
+    return linear(LinearSlot::O).forward(out);
+}
+
+at::Tensor DecoderBlock::mlp(const at::Tensor& x) const {
+    if (hook_) {
+        hook_(LinearSlot::Gate, x);
+        hook_(LinearSlot::Up, x);
+    }
+    at::Tensor h = at::silu(linear(LinearSlot::Gate).forward(x)) * linear(LinearSlot::Up).forward(x);
+    if (hook_) hook_(LinearSlot::Down, h);
+    return linear(LinearSlot::Down).forward(h);
+}
+
+at::Tensor DecoderBlock::forward(const at::Tensor& x, const AttentionContext& ctx) const {
+    at::Tensor h = x + attention(input_norm(x), ctx);
+    return h + mlp(post_norm(h));
+}
+
+void DecoderBlock::to(at::Device device) {
+    input_norm_w_ = input_norm_w_.to(device);
+    post_norm_w_ = post_norm_w_.to(device);
+    for (auto& l : linears_) l->to(device);
+}
+
+int64_t DecoderBlock::weight_bytes() const {
+    int64_t n = (input_norm_w_.numel() + post_norm_w_.numel()) * input_norm_w_.element_size();
+    for (auto& l : linears_) n += l->weight_bytes();
+    return n;
+}
+
+}  // namespace awq

@@ -1,0 +1,63 @@
+#pragma once
+// One Llama-family decoder block: h = x + attn(input_norm(x)); out = h + mlp(post_norm(h)).
+// Its pieces are public because AWQ runs them separately (attention alone, MLP alone) and folds scales
+// into the norms and linears; the seven projections sit behind the swappable Linear interface.
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "core/model_config.h"
+#include "model/linear.h"
+
+namespace awq {
+
+enum class LinearSlot { Q = 0, K, V, O, Gate, Up, Down };
+constexpr int kNumLinearSlots = 7;
+const char* linear_slot_name(LinearSlot s);  // "self_attn.q_proj", ... (the Hugging Face suffix)
+
+// Called with the input of every linear as the block runs (AWQ calibration captures them).
+using LinearInputHook = std::function<void(LinearSlot slot, const at::Tensor& input)>;
+
+struct AttentionContext {
+    at::Tensor cos, sin;      // [T, head_dim], activation dtype
+    at::Tensor mask;          // undefined, or bool [T, past+T] (true = attend)
+    bool causal = true;       // with no mask: causal over the T new tokens (past is fully visible)
+    at::Tensor* k_cache = nullptr;  // [B, n_kv, capacity, hd] or null
+    at::Tensor* v_cache = nullptr;
+    int64_t past = 0;         // tokens already in the cache
+};
+
+class DecoderBlock {
+public:
+    DecoderBlock(const ModelConfig& cfg, at::Tensor input_norm, at::Tensor post_norm,
+                 std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears);
+
+    at::Tensor forward(const at::Tensor& x, const AttentionContext& ctx) const;
+    at::Tensor attention(const at::Tensor& x_normed, const AttentionContext& ctx) const;
+    at::Tensor mlp(const at::Tensor& x_normed) const;
+    at::Tensor input_norm(const at::Tensor& x) const;
+    at::Tensor post_norm(const at::Tensor& x) const;
+
+    Linear& linear(LinearSlot s) { return *linears_[(int)s]; }
+    const Linear& linear(LinearSlot s) const { return *linears_[(int)s]; }
+    void set_linear(LinearSlot s, std::unique_ptr<Linear> l) { linears_[(int)s] = std::move(l); }
+    at::Tensor& input_norm_weight() { return input_norm_w_; }
+    at::Tensor& post_norm_weight() { return post_norm_w_; }
+
+    void set_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
+    void to(at::Device device);
+    int64_t weight_bytes() const;
+
+private:
+    const ModelConfig* cfg_;
+    at::Tensor input_norm_w_, post_norm_w_;
+    std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears_;
+    LinearInputHook hook_;
+};
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+}  // namespace awq

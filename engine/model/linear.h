@@ -1,0 +1,48 @@
+#pragma once
+// The linear-layer interface every projection of a decoder block goes through. Implementations can be
+// swapped per layer: dense (fp32/fp16/bf16), fake-quantized (AWQ search), packed 4-bit (kernels issue).
+// y = x W^T (+ b), x [..., in], W [out, in].
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace awq {
+
+class Linear {
+public:
+    virtual ~Linear() = default;
+    virtual at::Tensor forward(const at::Tensor& x) const = 0;
+    virtual int64_t in_features() const = 0;
+    virtual int64_t out_features() const = 0;
+    // Dense weight [out, in] in the compute dtype (dequantized for quantized kinds).
+    virtual at::Tensor dense_weight() const = 0;
+    virtual at::Tensor bias() const = 0;  // undefined tensor when there is none
+    virtual void to(at::Device device) = 0;
+    virtual std::string kind() const = 0;   // "dense", "awq-gemm", ...
+    virtual int64_t weight_bytes() const = 0;  // bytes of the stored weight representation
+};
+
+// Plain dense weight, stored in the compute dtype. The weight is mutable so that AWQ can fold scales into it.
+class DenseLinear : public Linear {
+public:
+    DenseLinear(at::Tensor weight, at::Tensor bias);
+    at::Tensor forward(const at::Tensor& x) const override;
+    int64_t in_features() const override;
+    int64_t out_features() const override;
+    at::Tensor dense_weight() const override { return weight_; }
+    at::Tensor bias() const override { return bias_; }
+    void to(at::Device device) override;
+    std::string kind() const override { return "dense"; }
+    int64_t weight_bytes() const override;
+
+    at::Tensor& weight() { return weight_; }
+    at::Tensor& mutable_bias() { return bias_; }
+
+private:
+    at::Tensor weight_;
+    at::Tensor bias_;
+};
+
+}  // namespace awq

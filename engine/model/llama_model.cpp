@@ -1,0 +1,160 @@
+#include "model/llama_model.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+
+#include "core/error.h"
+
+namespace awq {
+
+at::ScalarType parse_dtype(const std::string& n) {
+    if (n == "float32" || n == "fp32" || n == "float") return at::kFloat;
+    if (n == "bfloat16" || n == "bf16") return at::kBFloat16;
+    if (n == "float16" || n == "fp16" || n == "half") return at::kHalf;
+    throw Error("--dtype", "unknown dtype '" + n + "' (use float32, bfloat16 or float16)");
+}
+
+std::string dtype_name(at::ScalarType t) {
+    switch (t) {
+        case at::kFloat: return "float32";
+        case at::kBFloat16: return "bfloat16";
+        case at::kHalf: return "float16";
+        default: return c10::toString(t);
+    }
+}
+
+at::Device parse_device(const std::string& n) {
+    if (n == "cpu") return at::Device(at::kCPU);
+    if (n.rfind("cuda", 0) == 0) {
+        if (!at::hasCUDA()) throw Error("--device", "'" + n + "' requested but no CUDA device is available");
+        try {
+            return at::Device(n);
+        } catch (const std::exception&) {
+        }
+    }
+    throw Error("--device", "unknown device '" + n + "' (use cpu or cuda[:N])");
+}
+
+namespace {
+
+at::Tensor take(const TensorSource& src, const std::string& name, bool required) {
+    at::Tensor t = src(name);
+    if (!t.defined() && required) throw Error(name, "missing tensor in checkpoint");
+    return t;
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOptions& opt, const Progress& progress)
+    : cfg_(std::move(cfg)),
+      device_(parse_device(opt.device)),
+      dtype_(parse_dtype(opt.dtype)),
+      offload_(opt.offload && device_.is_cuda()),
+      rope_(cfg_, device_) {
+    // Weights are converted to the compute dtype on the CPU, then moved: the checkpoint may be fp16/bf16/fp32.
+    auto load = [&](const std::string& name, bool required, bool to_device) {
+        at::Tensor t = take(src, name, required);
+        if (!t.defined()) return t;
+        t = t.to(at::kCPU, dtype_, /*non_blocking=*/false, /*copy=*/true);
+        return to_device ? t.to(device_) : t;
+    };
+    const int64_t n = cfg_.num_hidden_layers;
+    embed_tokens_ = load("model.embed_tokens.weight", true, true);
+    norm_w_ = load("model.norm.weight", true, true);
+    at::Tensor head = cfg_.tie_word_embeddings ? at::Tensor() : load("lm_head.weight", false, true);
+    if (!head.defined()) head = embed_tokens_;  // tied (or absent lm_head: transformers ties too)
+    lm_head_ = std::make_unique<DenseLinear>(head, at::Tensor());
+
+    for (int64_t i = 0; i < n; ++i) {
+        progress.check_cancel();
+        progress.report("loading weights", i, n);
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        std::array<std::unique_ptr<Linear>, kNumLinearSlots> lin;
+        for (int s = 0; s < kNumLinearSlots; ++s) {
+            auto slot = (LinearSlot)s;
+            const std::string base = p + linear_slot_name(slot);
+            bool has_bias = false;
+            if (slot == LinearSlot::Q || slot == LinearSlot::K || slot == LinearSlot::V) has_bias = cfg_.attention_bias;
+            else if (slot == LinearSlot::O) has_bias = cfg_.o_proj_bias;
+            else has_bias = cfg_.mlp_bias;
+            lin[s] = std::make_unique<DenseLinear>(load(base + ".weight", true, !offload_),
+                                                   has_bias ? load(base + ".bias", true, !offload_) : at::Tensor());
+        }
+        blocks_.push_back(std::make_unique<DecoderBlock>(cfg_, load(p + "input_layernorm.weight", true, !offload_),
+                                                         load(p + "post_attention_layernorm.weight", true, !offload_),
+                                                         std::move(lin)));
+    }
+    progress.report("loading weights", n, n);
+}
+
+at::Tensor LlamaModel::embed(const at::Tensor& ids) const {
+    return at::embedding(embed_tokens_, ids.to(device_, at::kLong));
+}
+
+AttentionContext LlamaModel::context(int64_t past, int64_t T) const {
+    AttentionContext ctx;
+    std::tie(ctx.cos, ctx.sin) = rope_.tables(past, T, dtype_);
+    ctx.past = past;
+    if (past > 0 && T > 1) {
+        // New token i (absolute position past+i) may attend to keys 0..past+i.
+        at::Tensor rows = at::arange(T, at::TensorOptions().device(device_).dtype(at::kLong)).unsqueeze(1) + past;
+        at::Tensor cols = at::arange(past + T, at::TensorOptions().device(device_).dtype(at::kLong)).unsqueeze(0);
+        ctx.mask = cols <= rows;
+    }
+    return ctx;
+}
+
+at::Tensor LlamaModel::run_block(int64_t i, const at::Tensor& hidden, const AttentionContext& ctx) {
+    DecoderBlock& b = *blocks_[i];
+    if (!offload_) return b.forward(hidden, ctx);
+    b.to(device_);
+    at::Tensor out = b.forward(hidden, ctx);
+    b.to(at::kCPU);
+    return out;
+}
+
+at::Tensor LlamaModel::final_norm(const at::Tensor& h) const { return rms_norm(h, norm_w_, cfg_.rms_norm_eps); }
+
+at::Tensor LlamaModel::logits(const at::Tensor& normed) const { return lm_head_->forward(normed); }
+
+at::Tensor LlamaModel::forward(const at::Tensor& ids, KVCache* cache, bool last_only) {
+    if (ids.dim() != 2) throw Error("forward", "token ids must be [batch, tokens]");
+    const int64_t T = ids.size(1);
+    if (T == 0) throw Error("forward", "empty input: at least one token is needed");
+    const int64_t past = cache ? cache->length : 0;
+    if (cache && past + T > cache->capacity)
+        throw Error("forward", "KV cache full: " + std::to_string(past + T) + " tokens > capacity " +
+                                   std::to_string(cache->capacity));
+    at::Tensor h = embed(ids);
+    AttentionContext ctx = context(past, T);
+    for (int64_t i = 0; i < num_blocks(); ++i) {
+        if (cache) {
+            ctx.k_cache = &cache->k[i];
+            ctx.v_cache = &cache->v[i];
+        }
+        h = run_block(i, h, ctx);
+    }
+    if (cache) cache->length += T;
+    if (last_only) h = h.narrow(1, T - 1, 1);
+    return logits(final_norm(h));
+}
+
+KVCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {
+    KVCache c;
+    c.capacity = capacity;
+    auto opts = at::TensorOptions().device(device_).dtype(dtype_);
+    for (int64_t i = 0; i < num_blocks(); ++i) {
+        c.k.push_back(at::zeros({batch, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
+        c.v.push_back(at::zeros({batch, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
+    }
+    return c;
+}
+
+int64_t LlamaModel::weight_bytes() const {
+    int64_t n = embed_tokens_.numel() * embed_tokens_.element_size() + norm_w_.numel() * norm_w_.element_size();
+    if (!lm_head_->dense_weight().is_same(embed_tokens_)) n += lm_head_->weight_bytes();
+    for (auto& b : blocks_) n += b->weight_bytes();
+    return n;
+}
+
+}  // namespace awq

@@ -1,0 +1,75 @@
+#pragma once
+// A Llama-family causal LM (Llama 2/3, Mistral, Qwen2, SmolLM2) on LibTorch, runnable as a whole or one
+// decoder block at a time. With `offload`, block weights stay on the CPU and visit the compute device only
+// while they run, so models larger than GPU memory can be evaluated and quantized block by block.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "core/model_config.h"
+#include "core/progress.h"
+#include "model/decoder_block.h"
+#include "model/kv_cache.h"
+#include "model/rope.h"
+
+namespace awq {
+
+struct ModelOptions {
+    std::string device = "cpu";     // "cpu", "cuda", "cuda:1"
+    std::string dtype = "float32";  // "float32", "bfloat16", "float16" (aliases fp32, bf16, fp16)
+    bool offload = false;           // keep block weights on the CPU between uses
+};
+
+at::ScalarType parse_dtype(const std::string& name);  // throws awq::Error("--dtype", ...)
+at::Device parse_device(const std::string& name);     // throws awq::Error("--device", ...), also when CUDA is absent
+std::string dtype_name(at::ScalarType t);
+
+// Gives the checkpoint tensor `name` on the CPU in any float dtype, or an undefined tensor when absent.
+using TensorSource = std::function<at::Tensor(const std::string& name)>;
+
+class LlamaModel {
+public:
+    LlamaModel(ModelConfig cfg, const TensorSource& source, const ModelOptions& options, const Progress& progress = {});
+
+    const ModelConfig& config() const { return cfg_; }
+    at::Device device() const { return device_; }
+    at::ScalarType dtype() const { return dtype_; }
+    bool offload() const { return offload_; }
+    int64_t num_blocks() const { return (int64_t)blocks_.size(); }
+    DecoderBlock& block(int64_t i) { return *blocks_[i]; }
+    const DecoderBlock& block(int64_t i) const { return *blocks_[i]; }
+    Linear& lm_head() { return *lm_head_; }
+
+    // Block-by-block API. Token ids [B, T] (int64) -> hidden states [B, T, H] on the compute device.
+    at::Tensor embed(const at::Tensor& ids) const;
+    // Attention context for T new tokens after `past` cached ones (rotary tables + mask).
+    AttentionContext context(int64_t past, int64_t T) const;
+    // Runs block i; moves its weights to the compute device and back when offloading.
+    at::Tensor run_block(int64_t i, const at::Tensor& hidden, const AttentionContext& ctx);
+    at::Tensor final_norm(const at::Tensor& hidden) const;
+    at::Tensor logits(const at::Tensor& normed_hidden) const;  // [.., V] in the model dtype
+
+    // Whole model: ids [B, T] -> logits [B, T, V] (or [B, 1, V] with last_only). With a cache, the new
+    // tokens are appended after the cached ones.
+    at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr, bool last_only = false);
+    KVCache make_cache(int64_t batch, int64_t capacity) const;
+
+    int64_t weight_bytes() const;
+
+private:
+    ModelConfig cfg_;
+    at::Device device_;
+    at::ScalarType dtype_;
+    bool offload_;
+    at::Tensor embed_tokens_;  // [V, H]
+    at::Tensor norm_w_;
+    std::unique_ptr<Linear> lm_head_;
+    std::vector<std::unique_ptr<DecoderBlock>> blocks_;
+    Rope rope_;
+};
+
+}  // namespace awq

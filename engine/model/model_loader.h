@@ -1,0 +1,34 @@
+#pragma once
+// Everything needed to use a checkpoint: the model, its tokenizer, chat template and generation defaults.
+// Accepts a Hugging Face folder (safetensors, single or sharded) or a GGUF file (dequantized on load).
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model_config.h"
+#include "core/progress.h"
+#include "model/llama_model.h"
+
+namespace awq {
+
+class Tokenizer;
+class ChatTemplate;
+
+struct LoadedModel {
+    std::string path;
+    std::string format;  // "hf" or "gguf"
+    ModelConfig config;
+    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<ChatTemplate> chat_template;  // null when the checkpoint has none
+    std::string bos_token, eos_token;             // texts passed to the chat template
+    std::vector<int32_t> eos_ids;                 // generation stops at any of these
+
+    LoadedModel();
+    ~LoadedModel();
+};
+
+std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress = {});
+
+}  // namespace awq
