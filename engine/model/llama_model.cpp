@@ -7,14 +7,14 @@
 
 namespace awq {
 
-at::ScalarType parse_dtype(const std::string& n) {
+at::ScalarType parse_compute_dtype(const std::string& n) {
     if (n == "float32" || n == "fp32" || n == "float") return at::kFloat;
     if (n == "bfloat16" || n == "bf16") return at::kBFloat16;
     if (n == "float16" || n == "fp16" || n == "half") return at::kHalf;
     throw Error("--dtype", "unknown dtype '" + n + "' (use float32, bfloat16 or float16)");
 }
 
-std::string dtype_name(at::ScalarType t) {
+std::string compute_dtype_name(at::ScalarType t) {
     switch (t) {
         case at::kFloat: return "float32";
         case at::kBFloat16: return "bfloat16";
@@ -23,7 +23,7 @@ std::string dtype_name(at::ScalarType t) {
     }
 }
 
-at::Device parse_device(const std::string& n) {
+at::Device parse_compute_device(const std::string& n) {
     if (n == "cpu") return at::Device(at::kCPU);
     if (n.rfind("cuda", 0) == 0) {
         if (!at::hasCUDA()) throw Error("--device", "'" + n + "' requested but no CUDA device is available");
@@ -47,8 +47,8 @@ at::Tensor take(const TensorSource& src, const std::string& name, bool required)
 
 LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOptions& opt, const Progress& progress)
     : cfg_(std::move(cfg)),
-      device_(parse_device(opt.device)),
-      dtype_(parse_dtype(opt.dtype)),
+      device_(parse_compute_device(opt.device)),
+      dtype_(parse_compute_dtype(opt.dtype)),
       offload_(opt.offload && device_.is_cuda()),
       rope_(cfg_, device_) {
     // Weights are converted to the compute dtype on the CPU, then moved: the checkpoint may be fp16/bf16/fp32.

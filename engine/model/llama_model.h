@@ -24,9 +24,9 @@ struct ModelOptions {
     bool offload = false;           // keep block weights on the CPU between uses
 };
 
-at::ScalarType parse_dtype(const std::string& name);  // throws awq::Error("--dtype", ...)
-at::Device parse_device(const std::string& name);     // throws awq::Error("--device", ...), also when CUDA is absent
-std::string dtype_name(at::ScalarType t);
+at::ScalarType parse_compute_dtype(const std::string& name);  // throws awq::Error("--dtype", ...)
+at::Device parse_compute_device(const std::string& name);     // throws awq::Error("--device", ...), also when CUDA is absent
+std::string compute_dtype_name(at::ScalarType t);
 
 // Gives the checkpoint tensor `name` on the CPU in any float dtype, or an undefined tensor when absent.
 using TensorSource = std::function<at::Tensor(const std::string& name)>;

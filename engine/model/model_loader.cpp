@@ -1,0 +1,167 @@
+#include "model/model_loader.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unordered_map>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "chat/chat_template.h"
+#include "convert/gguf_tensor_names.h"
+#include "convert/rope_permutation.h"
+#include "core/error.h"
+#include "io/checkpoint_folder.h"
+#include "io/gguf_model_config.h"
+#include "io/gguf_reader.h"
+#include "io/gguf_vocab_reader.h"
+#include "io/llama_weight_layout.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace awq {
+
+LoadedModel::LoadedModel() = default;
+LoadedModel::~LoadedModel() = default;
+
+namespace {
+
+at::ScalarType torch_dtype_of(const TensorView& v) {
+    switch (v.dtype) {
+        case DType::F32: return at::kFloat;
+        case DType::F16: return at::kHalf;
+        case DType::BF16: return at::kBFloat16;
+        case DType::F64: return at::kDouble;
+        default: throw Error(v.file, "tensor '" + v.name + "' has dtype " + dtype_name(v.dtype) + ", expected a float type");
+    }
+}
+
+// Copies out of the mapping: the mapped bytes are read-only and not necessarily aligned.
+at::Tensor tensor_from_view(const TensorView& v) {
+    at::Tensor t = at::empty(v.shape, at::TensorOptions().dtype(torch_dtype_of(v)));
+    std::memcpy(t.data_ptr(), v.data, v.nbytes);
+    return t;
+}
+
+// A special token's text in tokenizer_config.json: a string or {"content": "..."}.
+std::string token_text(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key)) return "";
+    const auto& v = j[key];
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+    return "";
+}
+
+nlohmann::json read_json(const fs::path& p) {
+    std::ifstream in(p);
+    if (!in) throw Error(p.string(), "cannot open");
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(p.string(), std::string("invalid JSON: ") + e.what());
+    }
+}
+
+// tokenizer_config.json "chat_template" may be one string or a list of {name, template}; newer
+// transformers write chat_template.jinja beside it instead.
+std::string chat_template_source(const fs::path& dir, const nlohmann::json& tok_cfg) {
+    if (fs::exists(dir / "chat_template.jinja")) {
+        std::ifstream in(dir / "chat_template.jinja");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    if (!tok_cfg.contains("chat_template")) return "";
+    const auto& c = tok_cfg["chat_template"];
+    if (c.is_string()) return c.get<std::string>();
+    if (c.is_array())
+        for (const auto& e : c)
+            if (e.value("name", "") == "default" && e.contains("template")) return e["template"].get<std::string>();
+    return "";
+}
+
+void add_unique(std::vector<int32_t>& v, int64_t id) {
+    if (id >= 0 && std::find(v.begin(), v.end(), (int32_t)id) == v.end()) v.push_back((int32_t)id);
+}
+
+std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions& opt, const Progress& progress) {
+    auto lm = std::make_unique<LoadedModel>();
+    lm->path = path;
+    lm->format = "hf";
+    CheckpointFolder folder(path);
+    if (folder.is_awq())
+        throw Error(folder.config_path(), "AWQ-quantized checkpoints cannot be run by this build yet");
+    validate_llama_weights(folder);
+    lm->config = folder.config();
+    lm->tokenizer = Tokenizer::from_hf_folder(path);
+
+    nlohmann::json tok_cfg = nlohmann::json::object();
+    const fs::path dir(path);
+    if (fs::exists(dir / "tokenizer_config.json")) tok_cfg = read_json(dir / "tokenizer_config.json");
+    lm->bos_token = token_text(tok_cfg, "bos_token");
+    lm->eos_token = token_text(tok_cfg, "eos_token");
+    std::string tmpl = chat_template_source(dir, tok_cfg);
+    if (!tmpl.empty()) lm->chat_template = std::make_unique<ChatTemplate>(tmpl, (dir / "tokenizer_config.json").string());
+
+    for (int64_t id : lm->config.eos_token_ids) add_unique(lm->eos_ids, id);
+    if (folder.generation())
+        for (int64_t id : folder.generation()->eos_token_ids) add_unique(lm->eos_ids, id);
+    if (auto e = lm->tokenizer->eos_id()) add_unique(lm->eos_ids, *e);
+
+    TensorSource src = [&](const std::string& name) -> at::Tensor {
+        const TensorView* v = folder.find(name);
+        return v ? tensor_from_view(*v) : at::Tensor();
+    };
+    lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress);
+    return lm;
+}
+
+std::unique_ptr<LoadedModel> load_gguf(const std::string& path, const ModelOptions& opt, const Progress& progress) {
+    auto lm = std::make_unique<LoadedModel>();
+    lm->path = path;
+    lm->format = "gguf";
+    GgufReader gguf(path);
+    lm->config = model_config_from_gguf(gguf);
+    GgufVocab vocab = read_gguf_vocab(gguf);
+    lm->tokenizer = Tokenizer::from_gguf_vocab(vocab, path);
+    if (!vocab.chat_template.empty()) lm->chat_template = std::make_unique<ChatTemplate>(vocab.chat_template, path);
+    if (vocab.bos_id) lm->bos_token = vocab.tokens.at(*vocab.bos_id);
+    if (vocab.eos_id) {
+        lm->eos_token = vocab.tokens.at(*vocab.eos_id);
+        add_unique(lm->eos_ids, *vocab.eos_id);
+    }
+    for (int64_t id : lm->config.eos_token_ids) add_unique(lm->eos_ids, id);
+
+    std::unordered_map<std::string, const GgufTensorInfo*> by_hf;
+    for (const auto& t : gguf.tensors())
+        if (auto n = hf_tensor_name(t.name)) by_hf[*n] = &t;
+    const bool permuted = gguf_architecture(gguf) == "llama";
+    const ModelConfig& cfg = lm->config;
+    TensorSource src = [&](const std::string& name) -> at::Tensor {
+        auto it = by_hf.find(name);
+        if (it == by_hf.end()) return at::Tensor();
+        const GgufTensorInfo& info = *it->second;
+        at::Tensor t = at::empty(info.shape, at::kFloat);
+        gguf.dequantize(info, t.data_ptr<float>(), (size_t)t.numel());
+        if (permuted) {
+            const int64_t rows = info.shape[0], cols = info.shape.size() > 1 ? info.shape[1] : 1;
+            if (name.find("self_attn.q_proj.") != std::string::npos)
+                unpermute_rope_rows(t.data_ptr<float>(), rows, cols, cfg.num_attention_heads);
+            else if (name.find("self_attn.k_proj.") != std::string::npos)
+                unpermute_rope_rows(t.data_ptr<float>(), rows, cols, cfg.num_key_value_heads);
+        }
+        return t;
+    };
+    lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress);
+    return lm;
+}
+
+}  // namespace
+
+std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress) {
+    if (!fs::exists(path)) throw Error(path, "no such file or folder");
+    if (fs::is_directory(path)) return load_hf(path, options, progress);
+    return load_gguf(path, options, progress);
+}
+
+}  // namespace awq
