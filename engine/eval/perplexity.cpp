@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include "core/error.h"
 #include "model/llama_model.h"
@@ -32,7 +33,7 @@ PerplexityResult perplexity(LlamaModel& model, const std::vector<int32_t>& token
                                       std::to_string(opt.seqlen));
     if (opt.max_windows > 0) windows = std::min(windows, opt.max_windows);
 
-    at::NoGradGuard no_grad;
+    c10::InferenceMode no_grad;
     auto t0 = std::chrono::steady_clock::now();
     PerplexityResult r;
     r.total_tokens = total;

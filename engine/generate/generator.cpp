@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include "core/error.h"
 #include "model/llama_model.h"
@@ -55,7 +56,7 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
     }
     if (cfg.max_new_tokens < 1) throw Error("--max-new-tokens", "must be >= 1");
     const int64_t B = (int64_t)prompts.size(), T = (int64_t)prompts[0].size();
-    at::NoGradGuard no_grad;
+    c10::InferenceMode no_grad;
     KVCache cache = model.make_cache(B, T + cfg.max_new_tokens);
     std::vector<Sampler> samplers;
     for (int64_t b = 0; b < B; ++b) {
@@ -125,7 +126,7 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
     if (cfg.max_new_tokens < 1) throw Error("--max-new-tokens", "must be >= 1");
     for (auto& s : cfg.stop_strings)
         if (s.empty()) throw Error("--stop", "stop strings must not be empty");
-    at::NoGradGuard no_grad;
+    c10::InferenceMode no_grad;
     GenerationResult res;
     res.stop_reason = "length";
     const int64_t T = (int64_t)prompt.size();

@@ -51,12 +51,12 @@ LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOpti
       dtype_(parse_compute_dtype(opt.dtype)),
       offload_(opt.offload && device_.is_cuda()),
       rope_(cfg_, device_) {
-    // Weights are converted to the compute dtype on the CPU, then moved: the checkpoint may be fp16/bf16/fp32.
+    // The source hands out tensors it owns (copied out of the checkpoint, or made on the fly), so a
+    // conversion that happens to be a no-op may keep the very same storage.
     auto load = [&](const std::string& name, bool required, bool to_device) {
         at::Tensor t = take(src, name, required);
         if (!t.defined()) return t;
-        t = t.to(at::kCPU, dtype_, /*non_blocking=*/false, /*copy=*/true);
-        return to_device ? t.to(device_) : t;
+        return t.to(to_device ? device_ : at::Device(at::kCPU), dtype_);
     };
     const int64_t n = cfg_.num_hidden_layers;
     embed_tokens_ = load("model.embed_tokens.weight", true, true);

@@ -159,6 +159,9 @@ std::unique_ptr<LoadedModel> load_gguf(const std::string& path, const ModelOptio
 }  // namespace
 
 std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress) {
+    // Reject impossible options before touching (possibly large) files.
+    parse_compute_device(options.device);
+    parse_compute_dtype(options.dtype);
     if (!fs::exists(path)) throw Error(path, "no such file or folder");
     if (fs::is_directory(path)) return load_hf(path, options, progress);
     return load_gguf(path, options, progress);

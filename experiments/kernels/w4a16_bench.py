@@ -1,0 +1,184 @@
+"""W4A16 benchmark (issue 4, point 2): our three kernel versions against cuBLAS fp16 (torch F.linear) and
+AutoAWQ's default Triton path, group 128 asymmetric, fp16 activations, on the issue's shapes and m.
+
+Timing: median over many repetitions; m <= 256 inside a CUDA graph (one graph replays R calls, time per call
+= replay time / R, median over replays), larger m eagerly with events around each call. Every timed call
+rotates through enough copies of the weights that they cannot stay in the 60 MB L2 (>= 256 MB in total), so
+the numbers are DRAM numbers. Bytes counted: the weight as stored (4-bit: packed weights + scales + zeros;
+fp16: n*k*2) + x + y. Copy bandwidth is measured in the same run (device-to-device copy, read + write).
+Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OUT_PREFIX [--quick]"""
+import json
+import math
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from w4a16_lib import FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib, load_autoawq_triton
+
+SHAPES = [(4096, 4096), (4096, 11008), (11008, 4096), (4096, 14336), (14336, 4096), (8192, 28672)]  # (K, N)
+MS = [1, 4, 16, 64, 256, 1024, 4096]
+GROUP = 128
+ROTATE_BYTES = 256 << 20
+
+
+def events_time(fn, iters):
+    ts = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b) * 1e3)
+    return statistics.median(ts)
+
+
+def time_call(fn, nbuf, use_graph, replays=15):
+    """fn(i) does one call on buffer set i % nbuf. Returns median microseconds per call."""
+    for i in range(max(3, nbuf)):
+        fn(i)
+    torch.cuda.synchronize()
+    if not use_graph:  # batches of back-to-back calls, so host launch overhead stays hidden
+        batch = max(nbuf, 10)
+
+        def run_batch():
+            for i in range(batch):
+                fn(i)
+
+        return events_time(run_batch, 7) / batch
+    reps = max(nbuf, 20)
+    g = torch.cuda.CUDAGraph()
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        with torch.cuda.graph(g):
+            for i in range(reps):
+                fn(i)
+    torch.cuda.current_stream().wait_stream(s)
+    g.replay()
+    torch.cuda.synchronize()
+    return events_time(g.replay, replays) / reps
+
+
+def copy_bandwidth():
+    a = torch.empty(1 << 31, dtype=torch.uint8, device="cuda")
+    b = torch.empty_like(a)
+    for _ in range(3):
+        b.copy_(a)
+    t = events_time(lambda: b.copy_(a), 20)
+    del a, b
+    return 2 * (1 << 31) / (t * 1e-6) / 1e12
+
+
+def main():
+    lib = W4Lib(sys.argv[1])
+    prefix = sys.argv[2]
+    quick = "--quick" in sys.argv
+    awq = load_autoawq_triton()
+    dev = torch.cuda.get_device_name()
+    bw = copy_bandwidth()
+    print(f"device {dev}; copy bandwidth {bw:.2f} TB/s")
+    records = []
+    t_start = time.time()
+    for (K, N) in SHAPES:
+        canon = Canonical(N, K, GROUP, False, K * 7 + N)
+        packed = dict(zip(("gemm", "gemv", "fast"), lib.pack_many([(GEMM, canon), (GEMV, canon), (FAST, canon)])))
+        wbytes4 = packed["fast"].nbytes()
+        nb4 = max(1, math.ceil(ROTATE_BYTES / wbytes4))
+        copies = {name: [p] + [p.clone() for _ in range(nb4 - 1)] for name, p in packed.items()}
+        w16 = canon.dequant64().to(torch.float16)
+        nb16 = max(1, math.ceil(ROTATE_BYTES / (N * K * 2)))
+        w16s = [w16] + [w16.clone() for _ in range(nb16 - 1)]
+        del w16
+        lib.workspace(N, K)
+        for M in MS:
+            if quick and M not in (1, 16, 64, 256, 4096):
+                continue
+            x = torch.randn(M, K, dtype=torch.float16, device="cuda")
+            ys = torch.empty(M, N, dtype=torch.float16, device="cuda")
+            graph = M <= 256
+            io = M * K * 2 + M * N * 2
+            res = {}
+
+            def add(name, us, wb, cfg=""):
+                res[name] = us
+                records.append(dict(K=K, N=N, M=M, variant=name, us=us, tbps=(wb + io) / (us * 1e-6) / 1e12,
+                                    tflops=2 * M * N * K / (us * 1e-6) / 1e12, config=cfg))
+
+            add("cublas_fp16", time_call(lambda i: F.linear(x, w16s[i % nb16]), nb16, graph), N * K * 2)
+            for name in ("fast", "gemm", "gemv"):
+                cp = copies[name]
+                rc = lib.matmul(cp[0], x, ys)
+                if rc != 0:
+                    print(f"{name} M={M}: {lib.error()}")
+                    continue
+                cfg = lib.config()
+                add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
+            if awq is not None:
+                tens = [c.awq_tensors() for c in copies["gemm"]]
+                if M < 1024:  # AutoAWQ's WQLinear_GEMM forward: Triton GEMM below 1024 tokens
+                    f = lambda i: awq.awq_gemm_triton(x, *tens[i % nb4], split_k_iters=8)
+                else:  # ... and Triton dequantize + torch.matmul from 1024 on
+                    f = lambda i: torch.matmul(x, awq.awq_dequantize_triton(*tens[i % nb4]))
+                add("autoawq_triton", time_call(f, nb4, graph), wbytes4)
+            # Tuning sweeps for the fast kernel (recorded, not part of the headline table).
+            sweeps = []
+            if M in (1, 4, 16):
+                sweeps += [dict(path=PATH_DIRECT, split_k=s, stages=st) for s in (1, 2, 4, 8, 16) for st in (4, 6)]
+            if M in (64, 256):
+                sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=st, split_k=s)
+                           for wt in (1, 2) for st in (3, 4) for s in ((1, 2) if M == 64 else (1,))]
+                sweeps += [dict(path=PATH_DIRECT, tokens=32, stages=4, split_k=1)]
+            if M >= 64:
+                sweeps += [dict(path=PATH_DEQUANT)]
+            if quick:
+                sweeps = sweeps[:6]
+            for sw in sweeps:
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, **sw) != 0:
+                    continue
+                cfg = lib.config()
+                add("fast:" + cfg, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **sw), nb4, graph), wbytes4, cfg)
+            line = " ".join(f"{k}={v:.1f}" for k, v in res.items() if ":" not in k)
+            best = min((v, k) for k, v in res.items() if k.startswith("fast"))
+            print(f"K={K} N={N} M={M}: {line} | best fast {best[0]:.1f} ({best[1]}) [{time.time() - t_start:.0f}s]",
+                  flush=True)
+        del copies, w16s, packed
+        torch.cuda.empty_cache()
+
+    # Headline table.
+    def get(K, N, M, v):
+        for r in records:
+            if (r["K"], r["N"], r["M"], r["variant"]) == (K, N, M, v):
+                return r
+        return None
+
+    lines = [f"# W4A16 kernels benchmark\n",
+             f"Machine: {dev} (device tool kind nvidia-h200); measured copy bandwidth {bw:.2f} TB/s (read + write). "
+             f"Group 128, asymmetric, fp16 activations. Times in microseconds, median; m <= 256 in CUDA graphs; "
+             f"weights rotated through >= 256 MB so they come from DRAM. Speed-ups are cuBLAS time / our time.\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | gemm | gemv | AutoAWQ-Triton |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (K, N) in SHAPES:
+        for M in MS:
+            c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
+            if not c or not f:
+                continue
+            g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
+            fmt = lambda r: f"{r['us']:.1f}" if r else "-"
+            lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
+                         f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(g)} | "
+                         f"{fmt(v)} | {fmt(a)} |")
+    md = "\n".join(lines)
+    print("\n" + md)
+    with open(prefix + ".json", "w") as fjs:
+        json.dump(dict(device=dev, copy_tbps=bw, group=GROUP, records=records), fjs, indent=1)
+    with open(prefix + ".md", "w") as fmd:
+        fmd.write(md + "\n")
+
+
+if __name__ == "__main__":
+    main()

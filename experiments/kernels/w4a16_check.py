@@ -1,0 +1,168 @@
+"""Correctness of the W4A16 kernels on the GPU (issue 4, point 1).
+
+Every layout (gemm, gemv, fast) x group (32, 64, 128) x asymmetric/symmetric x fp16/bf16 x
+m in {1, 3, 16, 64, 255, 1024, 4096} x path (auto, direct, dequantize), against a float64 reference
+computed from the canonical integers on fresh random inputs; outputs are filled with NaN before every call,
+so an unwritten element fails the check. Tolerance: relative Frobenius error < 2e-3 (fp16) / 1e-2 (bf16);
+the error of cuBLAS on the same (rounded) weights is printed beside it. Also: every fast-kernel tile
+configuration and split-K, AutoAWQ's own Triton dequantizer on our gemm packing (must be bit-exact), and the
+CPU reference (kernels/cpu) against float64.
+Usage: python3 experiments/kernels/w4a16_check.py BUILD_DIR/libw4a16_bench.so [OUT_JSON]"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from w4a16_lib import (DTYPES, FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib,
+                       load_autoawq_triton)
+
+TOL = {torch.float16: 2e-3, torch.bfloat16: 1e-2}
+NAMES = {GEMM: "gemm", GEMV: "gemv", FAST: "fast"}
+PATHS = {PATH_AUTO: "auto", PATH_DIRECT: "direct", PATH_DEQUANT: "dequant"}
+
+
+def rel(a, b):
+    return (torch.linalg.vector_norm(a.double() - b) / torch.linalg.vector_norm(b)).item()
+
+
+def poisoned(m, n, dtype):
+    y = torch.empty(m, n, dtype=dtype, device="cuda")
+    y.view(torch.int16).fill_(-1)  # 0xffff: NaN in fp16 and bf16
+    return y
+
+
+def main():
+    lib = W4Lib(sys.argv[1])
+    out_json = sys.argv[2] if len(sys.argv) > 2 else None
+    torch.manual_seed(0)
+    t0 = time.time()
+    rows, failures = [], []
+    n, k = 704, 2560  # n not a multiple of 128 (fast kernel falls back to 1 tile per warp), k/64 = 40 chunks
+    Ms = [1, 3, 16, 64, 255, 1024, 4096]
+    seed = 1
+    for layout in (GEMM, GEMV, FAST):
+        for group in (32, 64, 128):
+            for sym in (False, True):
+                canon = Canonical(n, k, group, sym, seed)
+                seed += 1
+                w = lib.pack(layout, canon)
+                wref = canon.dequant64()
+                for dtype in (torch.float16, torch.bfloat16):
+                    for m in Ms:
+                        x = torch.randn(m, k, dtype=dtype, device="cuda")
+                        ref = x.double() @ wref.T
+                        base = rel(F.linear(x, wref.to(dtype)), ref)
+                        for path in (PATH_AUTO, PATH_DIRECT, PATH_DEQUANT):
+                            y = poisoned(m, n, dtype)
+                            rc = lib.matmul(w, x, y, path=path)
+                            torch.cuda.synchronize()
+                            finite = bool(torch.isfinite(y).all())
+                            err = rel(y, ref) if rc == 0 else float("nan")
+                            ok = rc == 0 and finite and err < TOL[dtype]
+                            row = dict(layout=NAMES[layout], group=group, sym=sym, dtype=str(dtype)[6:], m=m,
+                                       path=PATHS[path], rc=rc, err=err, cublas_err=base, finite=finite, ok=ok,
+                                       config=lib.config() if rc == 0 else lib.error())
+                            rows.append(row)
+                            if not ok:
+                                failures.append(row)
+    print(f"main grid: {len(rows)} cases, {len(failures)} failures ({time.time() - t0:.0f} s)")
+
+    # Every fast tile configuration and split-K setting, both dtypes, both zero modes.
+    cfg_rows = []
+    for group, sym in ((128, False), (32, True), (64, False)):
+        canon = Canonical(1024, 1536, group, sym, 100 + group)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for m in (1, 5, 16, 33, 64, 100):
+                x = torch.randn(m, canon.k, dtype=dtype, device="cuda")
+                ref = x.double() @ wref.T
+                for tokens, stages_list in ((8, (4, 6)), (16, (4, 6)), (32, (3, 4)), (64, (3, 4))):
+                    for stages in stages_list:
+                        for wt in ((1, 2) if tokens == 64 else (1,)):
+                            for split in (1, 3, 0):
+                                if split * ((m + tokens - 1) // tokens) * tokens > 128:
+                                    continue
+                                y = poisoned(m, canon.n, dtype)
+                                rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, tokens=tokens,
+                                                stages=stages, warp_tiles=wt)
+                                torch.cuda.synchronize()
+                                err = rel(y, ref) if rc == 0 else float("nan")
+                                ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                                r = dict(group=group, sym=sym, dtype=str(dtype)[6:], m=m, tokens=tokens,
+                                         stages=stages, warp_tiles=wt, split=split, err=err, ok=ok,
+                                         config=lib.config() if rc == 0 else lib.error())
+                                cfg_rows.append(r)
+                                if not ok:
+                                    failures.append(r)
+    print(f"fast configurations: {len(cfg_rows)} cases, {sum(not r['ok'] for r in cfg_rows)} failures")
+
+    # Same inputs twice: split-K sums partials in a fixed order, so results must be bitwise identical.
+    canon = Canonical(4096, 4096, 128, False, 7)
+    w = lib.pack(FAST, canon)
+    x = torch.randn(1, 4096, dtype=torch.float16, device="cuda")
+    y1, y2 = poisoned(1, 4096, torch.float16), poisoned(1, 4096, torch.float16)
+    lib.matmul(w, x, y1)
+    cfg_det = lib.config()
+    lib.matmul(w, x, y2)
+    torch.cuda.synchronize()
+    deterministic = bool(torch.equal(y1, y2))
+    print(f"deterministic repeat ({cfg_det}): {deterministic}")
+    if not deterministic:
+        failures.append(dict(test="deterministic"))
+
+    # AutoAWQ's own Triton dequantizer reads our gemm packing: must equal the canonical weights exactly.
+    awq = load_autoawq_triton()
+    peer = []
+    if awq is not None:
+        for group in (32, 64, 128):
+            canon = Canonical(512, 1024, group, False, 300 + group)
+            w = lib.pack(GEMM, canon)
+            qw, sc, qz = w.awq_tensors()
+            deq = awq.awq_dequantize_triton(qw, sc, qz)  # [k, n] fp16
+            exact = canon.dequant64().T.to(torch.float16)
+            max_diff = (deq.float() - exact.float()).abs().max().item()
+            x = torch.randn(16, canon.k, dtype=torch.float16, device="cuda")
+            y = poisoned(16, canon.n, torch.float16)
+            lib.matmul(w, x, y, path=PATH_DIRECT)
+            yt = awq.awq_gemm_triton(x, qw, sc, qz, split_k_iters=8)
+            torch.cuda.synchronize()
+            d = rel(y, yt.double())
+            peer.append(dict(group=group, triton_dequant_max_abs_diff=max_diff, ours_vs_triton_gemm_rel=d))
+            print(f"AutoAWQ triton, group {group}: dequantize max |diff| = {max_diff}, our gemm vs theirs rel = {d:.2e}")
+            if max_diff != 0.0 or d > 2e-3:
+                failures.append(dict(test="autoawq", group=group, max_diff=max_diff, rel=d))
+
+    # The CPU reference of kernels/cpu against float64.
+    canon = Canonical(128, 512, 64, False, 11)
+    x = torch.randn(3, 512, dtype=torch.float16)
+    cpu_err = rel(lib.reference_cpu(canon, x), (x.double() @ canon.dequant64("cpu").T))
+    print(f"CPU reference vs float64: rel {cpu_err:.2e}")
+    if cpu_err > 1e-6:
+        failures.append(dict(test="cpu_reference", err=cpu_err))
+
+    # Summary: worst error per layout / dtype / path over groups, symmetry and m.
+    print("\n| layout | dtype | path | cases | worst rel err | worst cuBLAS-fp16/bf16 err | all finite | pass |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for layout in ("gemm", "gemv", "fast"):
+        for dt in ("float16", "bfloat16"):
+            for path in ("auto", "direct", "dequant"):
+                sel = [r for r in rows if r["layout"] == layout and r["dtype"] == dt and r["path"] == path]
+                print(f"| {layout} | {dt} | {path} | {len(sel)} | {max(r['err'] for r in sel):.2e} | "
+                      f"{max(r['cublas_err'] for r in sel):.2e} | {all(r['finite'] for r in sel)} | "
+                      f"{sum(r['ok'] for r in sel)}/{len(sel)} |")
+    print(f"\nTOTAL failures: {len(failures)}")
+    for f in failures[:20]:
+        print("FAIL", f)
+    if out_json:
+        with open(out_json, "w") as f:
+            json.dump(dict(grid=rows, fast_configs=cfg_rows, autoawq=peer, cpu_reference_err=cpu_err,
+                           deterministic=deterministic, failures=failures,
+                           device=torch.cuda.get_device_name()), f, indent=1)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
