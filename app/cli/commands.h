@@ -33,5 +33,6 @@ void add_convert_command(CLI::App& app, Context& ctx);
 void add_generate_command(CLI::App& app, Context& ctx);
 void add_chat_command(CLI::App& app, Context& ctx);
 void add_ppl_command(CLI::App& app, Context& ctx);
+void add_quantize_command(CLI::App& app, Context& ctx);
 
 }  // namespace awq::cli

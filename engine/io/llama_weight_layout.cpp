@@ -1,6 +1,7 @@
 #include "io/llama_weight_layout.h"
 
 #include "core/error.h"
+#include "cpu/w4_layouts.h"
 #include "io/checkpoint_folder.h"
 
 namespace awq {
@@ -15,8 +16,8 @@ struct Problem {
 
 std::vector<ExpectedTensor> expected_llama_tensors(const ModelConfig& c, const AwqQuantConfig* awq,
                                                    const std::string& source) {
-    if (awq && awq->version != "gemm")
-        throw Error(source, "AWQ version '" + awq->version + "' is not supported (only gemm)");
+    if (awq && awq->version != "gemm" && awq->version != "gemv")
+        throw Error(source, "AWQ version '" + awq->version + "' is not supported (gemm and gemv are)");
     std::vector<ExpectedTensor> out;
     auto add = [&](std::string name, std::vector<int64_t> shape, WeightKind kind = WeightKind::Float) {
         out.push_back({std::move(name), std::move(shape), kind, false});
@@ -31,9 +32,26 @@ std::vector<ExpectedTensor> expected_llama_tensors(const ModelConfig& c, const A
             if (out_f % pack != 0)
                 throw Error(source, "'" + module + "' has " + std::to_string(out_f) +
                                         " output features, not a multiple of the AWQ pack factor " + std::to_string(pack));
-            add(module + ".qweight", {in_f, out_f / pack}, WeightKind::AwqPacked);
-            add(module + ".qzeros", {in_f / group, out_f / pack}, WeightKind::AwqPacked);
-            add(module + ".scales", {in_f / group, out_f}, WeightKind::AwqScales);
+            if (awq->version == "gemm") {
+                add(module + ".qweight", {in_f, out_f / pack}, WeightKind::AwqPacked);
+                add(module + ".qzeros", {in_f / group, out_f / pack}, WeightKind::AwqPacked);
+                add(module + ".scales", {in_f / group, out_f}, WeightKind::AwqScales);
+            } else {
+                // gemv keeps W as [out, in] with 8 inputs per int32, and pads zeros/scales per row to the width
+                // AutoAWQ's one-token kernel reads (kernels/cpu/w4_layouts.h).
+                if (in_f % pack != 0)
+                    throw Error(source, "'" + module + "' has " + std::to_string(in_f) +
+                                            " input features, not a multiple of the AWQ pack factor " + std::to_string(pack));
+                int64_t zw = 0;
+                try {
+                    zw = gemv_zeros_width((int)in_f, (int)group);
+                } catch (const Error& e) {
+                    throw Error(source, "'" + module + "': " + e.what());
+                }
+                add(module + ".qweight", {out_f, in_f / pack}, WeightKind::AwqPacked);
+                add(module + ".qzeros", {out_f, zw}, WeightKind::AwqPacked);
+                add(module + ".scales", {out_f, zw * pack}, WeightKind::AwqScales);
+            }
         } else {
             add(module + ".weight", {out_f, in_f});
         }

@@ -14,7 +14,7 @@ class CheckpointFolder;
 
 enum class WeightKind {
     Float,       // F32 / F16 / BF16 / F64 (embeddings, norms, biases, unquantized linears)
-    AwqPacked,   // I32: AWQ qweight / qzeros, 8 four-bit values per int32 (GEMM layout)
+    AwqPacked,   // I32: AWQ qweight / qzeros, 8 four-bit values per int32 (gemm or gemv layout)
     AwqScales,   // float (AutoAWQ writes F16): AWQ per-group scales
 };
 
@@ -25,10 +25,12 @@ struct ExpectedTensor {
     bool optional = false;  // lm_head.weight when tie_word_embeddings
 };
 
-// The tensors `config` needs. With `awq`, every linear not kept float by modules_to_not_convert is
-// qweight [in, out/8], qzeros [in/group, out/8], scales [in/group, out] (AutoAWQ GEMM layout) instead of
-// weight [out, in]. Throws awq::Error(source, ...) when the AWQ layout cannot describe a linear
-// (version other than gemm, in_features not divisible by group_size, out_features not divisible by 8).
+// The tensors `config` needs. With `awq`, every linear not kept float by modules_to_not_convert is, instead
+// of weight [out, in]: for version gemm qweight [in, out/8], qzeros [in/group, out/8], scales [in/group, out];
+// for version gemv qweight [out, in/8], qzeros [out, zw], scales [out, zw*8] (zw: gemv_zeros_width in
+// kernels/cpu/w4_layouts.h). Throws awq::Error(source, ...) when the AWQ layout cannot describe a linear
+// (version other than gemm/gemv, in_features not divisible by group_size, out_features not divisible by 8,
+// a gemv group size other than 32, 64, >= 128).
 std::vector<ExpectedTensor> expected_llama_tensors(const ModelConfig& config, const AwqQuantConfig* awq,
                                                    const std::string& source);
 

@@ -45,7 +45,8 @@ at::Tensor take(const TensorSource& src, const std::string& name, bool required)
 
 }  // namespace
 
-LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOptions& opt, const Progress& progress)
+LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOptions& opt, const Progress& progress,
+                       const LinearFactory& linear_factory)
     : cfg_(std::move(cfg)),
       device_(parse_compute_device(opt.device)),
       dtype_(parse_compute_dtype(opt.dtype)),
@@ -77,8 +78,10 @@ LlamaModel::LlamaModel(ModelConfig cfg, const TensorSource& src, const ModelOpti
             if (slot == LinearSlot::Q || slot == LinearSlot::K || slot == LinearSlot::V) has_bias = cfg_.attention_bias;
             else if (slot == LinearSlot::O) has_bias = cfg_.o_proj_bias;
             else has_bias = cfg_.mlp_bias;
-            lin[s] = std::make_unique<DenseLinear>(load(base + ".weight", true, !offload_),
-                                                   has_bias ? load(base + ".bias", true, !offload_) : at::Tensor());
+            if (linear_factory) lin[s] = linear_factory(base, offload_ ? at::Device(at::kCPU) : device_, dtype_);
+            if (!lin[s])
+                lin[s] = std::make_unique<DenseLinear>(load(base + ".weight", true, !offload_),
+                                                       has_bias ? load(base + ".bias", true, !offload_) : at::Tensor());
         }
         blocks_.push_back(std::make_unique<DecoderBlock>(cfg_, load(p + "input_layernorm.weight", true, !offload_),
                                                          load(p + "post_attention_layernorm.weight", true, !offload_),
@@ -152,7 +155,7 @@ KVCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {
 
 int64_t LlamaModel::weight_bytes() const {
     int64_t n = embed_tokens_.numel() * embed_tokens_.element_size() + norm_w_.numel() * norm_w_.element_size();
-    if (!lm_head_->dense_weight().is_same(embed_tokens_)) n += lm_head_->weight_bytes();
+    if (!lm_head_tied()) n += lm_head_->weight_bytes();
     for (auto& b : blocks_) n += b->weight_bytes();
     return n;
 }

@@ -30,10 +30,15 @@ std::string compute_dtype_name(at::ScalarType t);
 
 // Gives the checkpoint tensor `name` on the CPU in any float dtype, or an undefined tensor when absent.
 using TensorSource = std::function<at::Tensor(const std::string& name)>;
+// Builds the linear `name` (e.g. "model.layers.3.mlp.up_proj") for a checkpoint whose linears are not plain
+// dense weights (AWQ-packed, ...), on `device` computing in `dtype`; returns null to use the dense weight
+// from the TensorSource.
+using LinearFactory = std::function<std::unique_ptr<Linear>(const std::string& name, at::Device device, at::ScalarType dtype)>;
 
 class LlamaModel {
 public:
-    LlamaModel(ModelConfig cfg, const TensorSource& source, const ModelOptions& options, const Progress& progress = {});
+    LlamaModel(ModelConfig cfg, const TensorSource& source, const ModelOptions& options, const Progress& progress = {},
+               const LinearFactory& linear_factory = {});
 
     const ModelConfig& config() const { return cfg_; }
     at::Device device() const { return device_; }
@@ -43,6 +48,9 @@ public:
     DecoderBlock& block(int64_t i) { return *blocks_[i]; }
     const DecoderBlock& block(int64_t i) const { return *blocks_[i]; }
     Linear& lm_head() { return *lm_head_; }
+    bool lm_head_tied() const { return lm_head_->dense_weight().is_same(embed_tokens_); }
+    const at::Tensor& embed_weight() const { return embed_tokens_; }  // [V, H]
+    at::Tensor& final_norm_weight() { return norm_w_; }
 
     // Block-by-block API. Token ids [B, T] (int64) -> hidden states [B, T, H] on the compute device.
     at::Tensor embed(const at::Tensor& ids) const;

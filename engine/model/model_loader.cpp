@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
-#include "convert/gguf_tensor_names.h"
-#include "convert/rope_permutation.h"
+#include "convert/gguf_hf_tensors.h"
 #include "core/error.h"
 #include "io/checkpoint_folder.h"
 #include "io/gguf_model_config.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_vocab_reader.h"
 #include "io/llama_weight_layout.h"
+#include "quant/awq_import.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -89,9 +89,7 @@ std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions
     lm->path = path;
     lm->format = "hf";
     CheckpointFolder folder(path);
-    if (folder.is_awq())
-        throw Error(folder.config_path(), "AWQ-quantized checkpoints cannot be run by this build yet");
-    validate_llama_weights(folder);
+    validate_llama_weights(folder);  // for AWQ folders: the packed tensors of the declared version, too
     lm->config = folder.config();
     lm->tokenizer = Tokenizer::from_hf_folder(path);
 
@@ -112,7 +110,9 @@ std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions
         const TensorView* v = folder.find(name);
         return v ? tensor_from_view(*v) : at::Tensor();
     };
-    lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress);
+    // AutoAWQ folders: quantized linears stay packed (AwqLinear); everything else loads as usual.
+    const LinearFactory linears = folder.is_awq() ? awq_linear_factory(folder) : LinearFactory();
+    lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress, linears);
     return lm;
 }
 
@@ -132,24 +132,14 @@ std::unique_ptr<LoadedModel> load_gguf(const std::string& path, const ModelOptio
     }
     for (int64_t id : lm->config.eos_token_ids) add_unique(lm->eos_ids, id);
 
-    std::unordered_map<std::string, const GgufTensorInfo*> by_hf;
-    for (const auto& t : gguf.tensors())
-        if (auto n = hf_tensor_name(t.name)) by_hf[*n] = &t;
-    const bool permuted = gguf_architecture(gguf) == "llama";
-    const ModelConfig& cfg = lm->config;
+    // Checked against the config (names, shapes, completeness) before any weight is dequantized.
+    std::unordered_map<std::string, GgufHfTensor> by_hf;
+    for (auto& t : plan_gguf_hf_tensors(gguf, lm->config)) by_hf[t.hf_name] = t;
     TensorSource src = [&](const std::string& name) -> at::Tensor {
         auto it = by_hf.find(name);
         if (it == by_hf.end()) return at::Tensor();
-        const GgufTensorInfo& info = *it->second;
-        at::Tensor t = at::empty(info.shape, at::kFloat);
-        gguf.dequantize(info, t.data_ptr<float>(), (size_t)t.numel());
-        if (permuted) {
-            const int64_t rows = info.shape[0], cols = info.shape.size() > 1 ? info.shape[1] : 1;
-            if (name.find("self_attn.q_proj.") != std::string::npos)
-                unpermute_rope_rows(t.data_ptr<float>(), rows, cols, cfg.num_attention_heads);
-            else if (name.find("self_attn.k_proj.") != std::string::npos)
-                unpermute_rope_rows(t.data_ptr<float>(), rows, cols, cfg.num_key_value_heads);
-        }
+        at::Tensor t = at::empty(it->second.gguf->shape, at::kFloat);
+        read_gguf_hf_tensor(gguf, it->second, t.data_ptr<float>(), (size_t)t.numel());
         return t;
     };
     lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress);
