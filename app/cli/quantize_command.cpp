@@ -36,7 +36,7 @@ void add_quantize_command(CLI::App& app, Context& ctx) {
     cmd->add_flag("--no-scale-search", o->no_scale_search, "AWQ without the activation-aware scale search");
     cmd->add_flag("--no-clip-search", o->no_clip_search, "AWQ without the weight clipping search");
     cmd->add_flag("--no-duo-scaling", o->no_duo, "scales from activations only (s = x_mean^r)");
-    cmd->add_option("--grid", o->q.n_grid, "scale search grid points")->capture_default_str();
+    cmd->add_option("--n-grid", o->q.n_grid, "scale search grid points")->capture_default_str();
     cmd->add_option("--modules-to-not-convert", o->q.modules_to_not_convert, "keep linears whose name contains this in float");
     cmd->add_option("--version", o->q.version, "export layout: gemm, gemv or fast")->capture_default_str();
     cmd->add_option("--calib", o->calib.path, "calibration text (.txt: one text per line; .jsonl: a \"text\" field)")->required();
@@ -88,7 +88,8 @@ void add_quantize_command(CLI::App& app, Context& ctx) {
         nlohmann::json summary = r.evidence.summary;
         if (!o->evidence_out.empty()) r.evidence.save(o->evidence_out);
         if (!o->out.empty()) {
-            export_awq_checkpoint(*lm->model, r.linears, q, o->run.model, o->out, progress, &r.evidence);
+            export_awq_checkpoint(*lm->model, r.linears, q, o->run.model, o->out, progress, r.evidence.summary);
+            r.evidence.save(o->out + "/awq_evidence.safetensors");
             std::printf("wrote %s\n", o->out.c_str());
         }
         if (!o->eval_ppl.empty()) {

@@ -16,17 +16,19 @@ struct Grouped {
 
 Grouped quantize_groups(const at::Tensor& w2d, const QuantSpec& s) {
     const double levels = (double)((1 << s.bits) - 1);
-    at::Tensor w = w2d.to(at::kFloat);
+    // fp32 arithmetic for fp16/bf16/fp32 weights; float64 stays float64 (the reference tests use it).
+    const at::ScalarType compute = w2d.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    at::Tensor w = w2d.to(compute);
     Grouped g;
     if (s.zero_point) {
         at::Tensor mx = w.amax(1, true), mn = w.amin(1, true);
-        g.scales = ((mx - mn).clamp_min(1e-5) / levels).to(at::kHalf).to(at::kFloat);
+        g.scales = ((mx - mn).clamp_min(1e-5) / levels).to(at::kHalf).to(compute);
         g.zeros = (-at::round(mn / g.scales)).clamp(0, levels);
         g.q = (at::round(w / g.scales) + g.zeros).clamp(0, levels);
     } else {
         const double qmax = (double)((1 << (s.bits - 1)) - 1), qmin = -(double)(1 << (s.bits - 1));
         at::Tensor mx = w.abs().amax(1, true).clamp_min(1e-5);
-        g.scales = (mx / qmax).to(at::kHalf).to(at::kFloat);
+        g.scales = (mx / qmax).to(at::kHalf).to(compute);
         g.zeros = at::full_like(g.scales, -qmin);
         g.q = at::round(w / g.scales).clamp(qmin, qmax) - qmin;
     }
@@ -56,7 +58,7 @@ QuantizedWeight quantize_weight(const at::Tensor& w, const QuantSpec& spec, cons
     r.bits = spec.bits;
     r.group_size = spec.group;
     r.zero_point = spec.zero_point;
-    r.q = g.q.reshape({out, in}).to(at::kByte);
+    r.q = g.q.reshape({out, in}).to(at::kByte);  // exact: integral values in 0..255
     r.scales = g.scales.reshape({out, groups}).to(at::kHalf);
     r.zeros = g.zeros.reshape({out, groups}).to(at::kByte);
     if (bias.defined()) r.bias = bias;

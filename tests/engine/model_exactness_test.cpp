@@ -1,6 +1,6 @@
 // The engine computes what transformers computes: logits of every position within 1e-3 (fp32, CPU) and
 // identical 40-token greedy continuations, for the default model (converted from GGUF) and for small
-// random Qwen2 (q/k/v bias), Mistral and Llama 3 (rope scaling, tied embeddings) models.
+// random Qwen2 (q/k/v bias), Mistral, Llama 2-style (no GQA) and Llama 3 (rope scaling, tied embeddings) models.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -72,7 +72,7 @@ TEST_P(TinyArchitecture, MatchesTransformers) {
                 c.max_abs_diff);
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, TinyArchitecture, ::testing::Values("qwen2", "mistral", "llama3"));
+INSTANTIATE_TEST_SUITE_P(Architectures, TinyArchitecture, ::testing::Values("qwen2", "mistral", "llama", "llama3"));
 
 }  // namespace
 }  // namespace awq

@@ -6,7 +6,7 @@
       writes logits of every position (float32, fp32 model on the CPU) and a greedy continuation.
   hf_reference.py ppl      --model DIR --data FILE --seqlen 2048 [--windows N] --out FILE.json
       Perplexity the standard way: whole text tokenized once, non-overlapping windows, mean NLL, exp.
-  hf_reference.py make-tiny --arch qwen2|mistral|llama3 --out DIR [--seed 0]
+  hf_reference.py make-tiny --arch qwen2|mistral|llama|llama3 --out DIR [--seed 0]
       A small model with random weights, saved with save_pretrained (safetensors), for exactness tests
       of architectures other than the default model's.
 """
@@ -98,6 +98,26 @@ def cmd_ppl(a):
     print(json.dumps({k: res[k] for k in ("perplexity", "windows", "total_tokens")}))
 
 
+TINY_CORPUS = (
+    "The quick brown fox jumps over the lazy dog. Quantization maps weights to a few bits. "
+    "def add(a, b):\n    return a + b\n 12345 67890 Hello, world! Activation-aware weight quantization. "
+    "日本語のテキスト 🚀 café naïve résumé. The capital of France is Paris. ") * 20
+
+
+def save_tiny_tokenizer(out, vocab_size):
+    """A small byte-level BPE tokenizer (trained here, nothing downloaded) so tiny models run end to end."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    from transformers import PreTrainedTokenizerFast
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size - 2, special_tokens=["<|endoftext|>", "<|im_start|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([TINY_CORPUS], trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
+    fast.save_pretrained(out)
+
+
 def cmd_make_tiny(a):
     torch.manual_seed(a.seed)
     common = dict(vocab_size=512, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
@@ -109,6 +129,9 @@ def cmd_make_tiny(a):
     elif a.arch == "mistral":
         from transformers import MistralConfig as C, MistralForCausalLM as M
         cfg = C(**common, rope_theta=10000.0, sliding_window=None)
+    elif a.arch == "llama":  # Llama 2 style: no grouped-query attention, untied head
+        from transformers import LlamaConfig as C, LlamaForCausalLM as M
+        cfg = C(**{**common, "num_key_value_heads": 4}, rope_theta=10000.0)
     elif a.arch == "llama3":
         from transformers import LlamaConfig as C, LlamaForCausalLM as M
         cfg = C(**{**common, "tie_word_embeddings": True}, rope_theta=500000.0,
@@ -117,6 +140,7 @@ def cmd_make_tiny(a):
     else:
         sys.exit(f"unknown arch {a.arch}")
     model = M(cfg)
+    save_tiny_tokenizer(a.out, cfg.vocab_size)
     with torch.no_grad():  # biases (Qwen2 q/k/v) start at zero; make them matter
         for name, p in model.named_parameters():
             if name.endswith(".bias"):
