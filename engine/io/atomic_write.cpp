@@ -1,5 +1,8 @@
 #include "io/atomic_write.h"
 
+#include <ftw.h>
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -108,11 +111,17 @@ AtomicDirectory::AtomicDirectory(const std::string& path) : path_(path) {
     ::chmod(temp_path_.c_str(), 0755);
 }
 
+bool remove_tree(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+    const int rc = ::nftw(
+        path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p) == 0 ? 0 : -1; }, 16,
+        FTW_DEPTH | FTW_PHYS);
+    return rc == 0;
+}
+
 AtomicDirectory::~AtomicDirectory() {
-    if (!committed_ && !temp_path_.empty()) {
-        std::error_code ec;
-        fs::remove_all(temp_path_, ec);
-    }
+    if (!committed_ && !temp_path_.empty()) remove_tree(temp_path_);
 }
 
 void AtomicDirectory::commit() {

@@ -34,6 +34,11 @@ void write_file_atomically(const std::string& path, std::string_view content);
 
 // A folder built under "<path>.tmp-XXXXXX" and renamed to `path` by commit(). `path` must not exist or
 // be an empty folder; the constructor checks that up front so callers fail before doing expensive work.
+// rm -rf with POSIX calls (nftw). Not std::filesystem::remove_all: in binaries linked with the PyPI
+// LibTorch that symbol resolves to the copy libtorch.so exports, which crashes on a non-empty folder.
+// Returns false when something could not be removed.
+bool remove_tree(const std::string& path);
+
 class AtomicDirectory {
 public:
     explicit AtomicDirectory(const std::string& path);

@@ -2,6 +2,8 @@
 // Text <-> token ids, equal to Hugging Face `tokenizers` for the supported families:
 // byte-level BPE from tokenizer.json (GPT-2, Llama 3, Qwen2, SmolLM pre-tokenizers) and SentencePiece-style
 // BPE (Llama 2 / Mistral tokenizer.json or GGUF "llama" vocabularies with byte fallback).
+// All const methods may be called from several threads at once. Errors are awq::Error naming the source
+// (file) and the problem: unsupported tokenizer.json constructs, invalid UTF-8 text, unknown ids.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,8 +32,11 @@ public:
     virtual std::string id_to_token(int32_t id) const = 0;  // the raw vocabulary entry
 
     // Loads <dir>/tokenizer.json (plus tokenizer_config.json for bos/eos names), errors name the file.
+    // Like transformers, a config stating add_bos_token/add_eos_token decides what encode() adds.
     static std::unique_ptr<Tokenizer> from_hf_folder(const std::string& dir);
+    // tokenizer.json alone: bos/eos are the tokens its post-processor template puts around the text.
     static std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& path);
+    // GGUF tokenizer.ggml.*: "gpt2" (pre: smollm, gpt2, default, llama-bpe, qwen2, ...) or "llama".
     static std::unique_ptr<Tokenizer> from_gguf_vocab(const GgufVocab& vocab, const std::string& source);
 };
 

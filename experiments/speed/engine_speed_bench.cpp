@@ -16,28 +16,11 @@
 #include "core/model_config.h"
 #include "generate/generator.h"
 #include "model/model_loader.h"
+#include "../common/random_model.h"
 
 using namespace awq;
 
 namespace {
-
-ModelConfig shape_config(const std::string& name) {
-    nlohmann::json j;
-    if (name == "llama2-7b") {
-        j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 32000},
-             {"hidden_size", 4096}, {"intermediate_size", 11008}, {"num_hidden_layers", 32},
-             {"num_attention_heads", 32}, {"num_key_value_heads", 32}, {"max_position_embeddings", 4096},
-             {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false}};
-    } else if (name == "smollm2-135m") {
-        j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 49152},
-             {"hidden_size", 576}, {"intermediate_size", 1536}, {"num_hidden_layers", 30},
-             {"num_attention_heads", 9}, {"num_key_value_heads", 3}, {"max_position_embeddings", 8192},
-             {"rms_norm_eps", 1e-5}, {"rope_theta", 100000.0}, {"tie_word_embeddings", true}};
-    } else {
-        throw Error("--shape", "unknown shape '" + name + "' (llama2-7b, smollm2-135m)");
-    }
-    return ModelConfig::from_json(j, "--shape " + name);
-}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -75,23 +58,7 @@ int main(int argc, char** argv) {
             lm = load_model(model_dir, opt);
             model = lm->model.get();
         } else {
-            ModelConfig cfg = shape_config(shape);
-            const at::Device dev = parse_compute_device(device);
-            const at::ScalarType dt = parse_compute_dtype(dtype);
-            TensorSource src = [&](const std::string& name) -> at::Tensor {
-                std::vector<int64_t> s;
-                const int64_t h = cfg.hidden_size, kv = cfg.num_key_value_heads * cfg.head_dim;
-                if (name.find("norm") != std::string::npos) return at::ones({h}, at::TensorOptions().device(dev).dtype(dt));
-                if (name == "model.embed_tokens.weight" || name == "lm_head.weight") s = {cfg.vocab_size, h};
-                else if (name.find("q_proj") != std::string::npos || name.find("o_proj") != std::string::npos) s = {h, h};
-                else if (name.find("k_proj") != std::string::npos || name.find("v_proj") != std::string::npos) s = {kv, h};
-                else if (name.find("gate_proj") != std::string::npos || name.find("up_proj") != std::string::npos)
-                    s = {cfg.intermediate_size, h};
-                else if (name.find("down_proj") != std::string::npos) s = {h, cfg.intermediate_size};
-                else return at::Tensor();
-                return at::randn(s, at::TensorOptions().device(dev).dtype(dt)) * 0.02;
-            };
-            random_model = std::make_unique<LlamaModel>(cfg, src, opt);
+            random_model = bench::random_model(shape, opt);
             model = random_model.get();
         }
         const int64_t V = model->config().vocab_size;

@@ -297,7 +297,8 @@ TEST_F(BrokenFolder, AwqUnsupportedSettings) {
     fs::path d = copy_of("tiny_llama_awq");
     const std::string cfg = (d / "config.json").string();
     edit_json_file(cfg, [](nlohmann::json& j) { j["quantization_config"]["version"] = "gemv"; });
-    EXPECT_EQ(validate_error(d), cfg + ": AWQ version 'gemv' is not supported (only gemm)");
+    EXPECT_EQ(validate_error(d), cfg + ": 'model.layers.0.self_attn.q_proj': w4 gemv layout: AutoAWQ's gemv layout "
+                                       "supports group sizes 32, 64 and >= 128, not 8");
     edit_json_file(cfg, [](nlohmann::json& j) {
         j["quantization_config"]["version"] = "gemm";
         j["quantization_config"]["group_size"] = 5;

@@ -1,0 +1,78 @@
+#include "quant/awq_linear.h"
+
+#include <atomic>
+
+#include <ATen/ATen.h>
+
+#include "core/error.h"
+
+namespace awq {
+
+namespace {
+
+std::atomic<AwqLinear::CudaForward> g_cuda_forward{nullptr};
+
+}  // namespace
+
+void AwqLinear::set_cuda_forward(CudaForward f) { g_cuda_forward.store(f); }
+AwqLinear::CudaForward AwqLinear::cuda_forward() { return g_cuda_forward.load(); }
+
+AwqLinear::AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
+                     std::string name)
+    : AwqLinear(pack_w4(to_canonical(w, name), layout, name), w.zero_point, w.bias, dtype, device, name) {}
+
+AwqLinear::AwqLinear(PackedW4 packed, bool zero_point, at::Tensor bias, at::ScalarType dtype, at::Device device,
+                     std::string name)
+    : packed_(packed.to(device)), zero_point_(zero_point), dtype_(dtype), device_(device), name_(std::move(name)) {
+    if (bias.defined()) {
+        if (bias.dim() != 1 || bias.size(0) != packed_.out_features)
+            throw Error(name_, "bias has " + std::to_string(bias.numel()) + " elements, expected " +
+                                   std::to_string(packed_.out_features));
+        bias_ = bias.to(device_, dtype_);
+    }
+}
+
+std::string AwqLinear::kind() const { return std::string("awq-") + awq_layout_name(packed_.layout); }
+
+int64_t AwqLinear::weight_bytes() const {
+    return packed_.bytes() + (bias_.defined() ? bias_.numel() * bias_.element_size() : 0);
+}
+
+QuantizedWeight AwqLinear::quantized() const {
+    QuantizedWeight w = from_canonical(unpack_w4(packed_, name_), zero_point_);
+    if (bias_.defined()) w.bias = bias_.to(at::kCPU);
+    return w;
+}
+
+at::Tensor AwqLinear::dense_weight() const {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (!dense_.defined()) {
+        // Bias is not part of the dense weight; dequantize only the integers.
+        QuantizedWeight w = from_canonical(unpack_w4(packed_, name_), zero_point_);
+        dense_ = w.dequantize(dtype_).to(device_);
+    }
+    return dense_;
+}
+
+void AwqLinear::drop_dense_cache() {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    dense_ = at::Tensor();
+}
+
+at::Tensor AwqLinear::forward(const at::Tensor& x) const {
+    if (x.is_cuda())
+        if (CudaForward f = cuda_forward()) return f(*this, x);
+    at::Tensor w = dense_weight();
+    return bias_.defined() ? at::linear(x, w, bias_) : at::linear(x, w);
+}
+
+void AwqLinear::to(at::Device device) {
+    if (device == device_) return;
+    packed_ = packed_.to(device);
+    if (bias_.defined()) bias_ = bias_.to(device);
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (dense_.defined()) dense_ = dense_.to(device);
+    device_ = device;
+}
+
+}  // namespace awq
