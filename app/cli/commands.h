@@ -34,5 +34,6 @@ void add_generate_command(CLI::App& app, Context& ctx);
 void add_chat_command(CLI::App& app, Context& ctx);
 void add_ppl_command(CLI::App& app, Context& ctx);
 void add_quantize_command(CLI::App& app, Context& ctx);
+void add_tokenize_command(CLI::App& app, Context& ctx);
 
 }  // namespace awq::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     awq::cli::add_chat_command(app, ctx);
     awq::cli::add_ppl_command(app, ctx);
     awq::cli::add_quantize_command(app, ctx);
+    awq::cli::add_tokenize_command(app, ctx);
     std::signal(SIGINT, on_sigint);
     try {
         app.parse(argc, argv);

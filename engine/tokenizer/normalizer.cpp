@@ -1,5 +1,7 @@
 #include "tokenizer/normalizer.h"
 
+#include "tokenizer/unicode_nfc.h"
+
 namespace awq {
 
 void PrependNormalizer::normalize(std::string& text) const {
@@ -48,6 +50,11 @@ std::string ReplaceNormalizer::apply(const std::string& text) const {
 }
 
 void ReplaceNormalizer::normalize(std::string& text) const { text = apply(text); }
+
+void UnicodeNormalizer::normalize(std::string& text) const {
+    std::string out = form_ == Form::NFC ? nfc(text) : nfd(text);
+    text.swap(out);
+}
 
 void SequenceNormalizer::normalize(std::string& text) const {
     for (const auto& s : steps_) s->normalize(text);

@@ -1,6 +1,7 @@
 #pragma once
 // Normalizers of tokenizer.json ("normalizer"): string rewrites applied to the text between added
-// tokens before pre-tokenization. Only the ones Llama/Mistral-style tokenizers use are supported.
+// tokens before pre-tokenization. Only the ones Llama/Mistral-style tokenizers use (Prepend, Replace) and
+// the canonical Unicode forms (NFC for Qwen2, NFD) are supported.
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,17 @@ private:
     std::string literal_;
     std::unique_ptr<Pcre2Regex> regex_;
     std::string content_;
+};
+
+// Unicode canonical normalization: NFC (composed) or NFD (decomposed). Tables: unicode_nfc_tables.inc.
+class UnicodeNormalizer : public Normalizer {
+public:
+    enum class Form { NFC, NFD };
+    explicit UnicodeNormalizer(Form form) : form_(form) {}
+    void normalize(std::string& text) const override;
+
+private:
+    Form form_;
 };
 
 class SequenceNormalizer : public Normalizer {

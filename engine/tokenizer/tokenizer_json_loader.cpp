@@ -101,7 +101,10 @@ std::unique_ptr<Normalizer> make_normalizer(const Reader& r, const json& j, cons
         if (is_regex) return ReplaceNormalizer::regex(pattern, std::move(content), r.source() + ": " + path);
         return ReplaceNormalizer::literal(std::move(pattern), std::move(content));
     }
-    r.fail(path + ": normalizer type '" + type + "' is not supported (supported: Sequence, Prepend, Replace)");
+    if (type == "NFC") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFC);
+    if (type == "NFD") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFD);
+    r.fail(path + ": normalizer type '" + type +
+           "' is not supported (supported: Sequence, Prepend, Replace, NFC, NFD)");
 }
 
 SplitBehavior split_behavior(const Reader& r, const json& j, const std::string& path) {

@@ -8,7 +8,7 @@ mkdir -p "$B/obj"
 NVCC=${NVCC:-nvcc}
 ARCH="-gencode=arch=compute_90a,code=sm_90a"
 CXXF="-std=c++20 -O3 -Xcompiler -fPIC -Ikernels -Iengine"
-srcs=(kernels/cuda/*.cu kernels/cpu/*.cpp experiments/kernels/w4a16_pack_shim.cpp)
+srcs=(kernels/cuda/*.cu kernels/cpu/*.cpp experiments/kernels/w4a16_pack_shim.cpp experiments/kernels/bench_read.cu)
 pids=()
 for s in "${srcs[@]}"; do
   o="$B/obj/$(basename "$s").o"

@@ -109,6 +109,11 @@ def main():
                                     tflops=2 * M * N * K / (us * 1e-6) / 1e12, config=cfg))
 
             add("cublas_fp16", time_call(lambda i: F.linear(x, w16s[i % nb16]), nb16, graph), N * K * 2)
+            if M == 1:  # floors of this harness: an empty launch, and streaming the 4-bit bytes with plain loads
+                sink = torch.zeros(4096, dtype=torch.int32, device="cuda")
+                add("empty_launch", time_call(lambda i: lib.empty(), 1, True), 0)
+                add("read_floor", time_call(lambda i: lib.stream_read(copies["fast"][i % nb4].dev[0], sink), nb4, True),
+                    wbytes4)
             for name in ("fast", "gemm", "gemv"):
                 cp = copies[name]
                 rc = lib.matmul(cp[0], x, ys)
@@ -117,6 +122,11 @@ def main():
                     continue
                 cfg = lib.config()
                 add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
+            if M <= 64:  # the default configuration again, launched with programmatic dependent launch
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, pdl=1) == 0:
+                    add("fast_pdl", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, pdl=1), nb4, graph), wbytes4,
+                        lib.config())
             if awq is not None:
                 tens = [c.awq_tensors() for c in copies["gemm"]]
                 if M < 1024:  # AutoAWQ's WQLinear_GEMM forward: Triton GEMM below 1024 tokens
@@ -126,12 +136,13 @@ def main():
                 add("autoawq_triton", time_call(f, nb4, graph), wbytes4)
             # Tuning sweeps for the fast kernel (recorded, not part of the headline table).
             sweeps = []
-            if M in (1, 4, 16):
-                sweeps += [dict(path=PATH_DIRECT, split_k=s, stages=st) for s in (1, 2, 4, 8, 16) for st in (4, 6)]
+            if M in (1, 16):
+                sweeps += [dict(path=PATH_DIRECT, split_k=s) for s in (2, 4, 8)]
+                sweeps += [dict(path=PATH_DIRECT, stages=d) for d in (2, 8)]
+                sweeps += [dict(path=PATH_DIRECT, stages=8, pdl=1)]
             if M in (64, 256):
-                sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=st, split_k=s)
-                           for wt in (1, 2) for st in (3, 4) for s in ((1, 2) if M == 64 else (1,))]
-                sweeps += [dict(path=PATH_DIRECT, tokens=32, stages=4, split_k=1)]
+                sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=3, split_k=s)
+                           for wt in (1, 2) for s in (1, 2, 4)]
             if M >= 64:
                 sweeps += [dict(path=PATH_DEQUANT)]
             if quick:
@@ -143,7 +154,7 @@ def main():
                 cfg = lib.config()
                 add("fast:" + cfg, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **sw), nb4, graph), wbytes4, cfg)
             line = " ".join(f"{k}={v:.1f}" for k, v in res.items() if ":" not in k)
-            best = min((v, k) for k, v in res.items() if k.startswith("fast"))
+            best = min((v, k) for k, v in res.items() if k.startswith("fast:") or k == "fast")
             print(f"K={K} N={N} M={M}: {line} | best fast {best[0]:.1f} ({best[1]}) [{time.time() - t_start:.0f}s]",
                   flush=True)
         del copies, w16s, packed
@@ -160,18 +171,35 @@ def main():
              f"Machine: {dev} (device tool kind nvidia-h200); measured copy bandwidth {bw:.2f} TB/s (read + write). "
              f"Group 128, asymmetric, fp16 activations. Times in microseconds, median; m <= 256 in CUDA graphs; "
              f"weights rotated through >= 256 MB so they come from DRAM. Speed-ups are cuBLAS time / our time.\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | gemm | gemv | AutoAWQ-Triton |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "Columns: `fast` = default call (no PDL); `fast+pdl` = same kernel launched with programmatic dependent launch "
+             "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
+             "`read floor` = plain 16-byte loads of the same 4-bit bytes in the same harness (M=1 rows).\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | gemm | gemv | AutoAWQ-Triton |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
             c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
             if not c or not f:
                 continue
             g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
+            pd = get(K, N, M, "fast_pdl")
+            rf = get(K, N, M, "read_floor")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
-                         f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(g)} | "
-                         f"{fmt(v)} | {fmt(a)} |")
+                         f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "
+                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(g)} | {fmt(v)} | {fmt(a)} |")
+    # Targets of issue 4 (fast, group 128, shapes >= 4096 x 11008).
+    lines += ["", "## Targets (fast layout, group 128, K*N >= 4096*11008)", "",
+              "| K x N | M=1 x cuBLAS (>= 3.5) | M=1 TB/s / copy (>= 75 %) | M=16 x cuBLAS (>= 3.5) | "
+              "M=64 (>= 2) | M=256 (>= 1.1) | M=1024 (>= 0.95) | M=4096 (>= 0.95) | M=1 with PDL x cuBLAS |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (K, N) in SHAPES:
+        if K * N < 4096 * 11008:
+            continue
+        sp = lambda M, v="fast": (get(K, N, M, "cublas_fp16")["us"] / get(K, N, M, v)["us"]) if get(K, N, M, v) else float("nan")
+        f1 = get(K, N, 1, "fast")
+        lines.append(f"| {K} x {N} | {sp(1):.2f} | {f1['tbps'] / bw * 100:.0f} % | {sp(16):.2f} | {sp(64):.2f} | "
+                     f"{sp(256):.2f} | {sp(1024):.2f} | {sp(4096):.2f} | {sp(1, 'fast_pdl'):.2f} |")
     md = "\n".join(lines)
     print("\n" + md)
     with open(prefix + ".json", "w") as fjs:

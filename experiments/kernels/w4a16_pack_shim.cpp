@@ -45,7 +45,7 @@ int w4shim_sizes(int layout, int n, int k, int group, int symmetric, size_t* out
             out3[1] = (size_t)n * *zeros_width * 4;
             out3[2] = (size_t)n * *zeros_width * 16;
         } else {
-            out3[0] = (size_t)n * k / 2;
+            out3[0] = (size_t)((k + 127) / 128) * 128 * n / 2;  // unit-major, last unit padded to 128 k
             out3[1] = symmetric ? 0 : ng / 2;
             out3[2] = ng * 2;
         }

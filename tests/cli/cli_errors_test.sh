@@ -23,7 +23,7 @@ mkdir -p "$TMP/arch" && echo '{"architectures": ["GPT2LMHeadModel"], "vocab_size
 expect_error "unsupported architecture 'GPT2LMHeadModel'" "$CLI" info "$TMP/arch"
 mkdir -p "$TMP/nokey" && echo '{"architectures": ["LlamaForCausalLM"], "vocab_size": 10}' > "$TMP/nokey/config.json"
 expect_error "missing key 'hidden_size'" "$CLI" info "$TMP/nokey"
-expect_error "unknown dtype" "$CLI" convert "$TMP/bad.gguf" "$TMP/out" --dtype int3
+expect_error "unsupported dtype" "$CLI" convert "$TMP/bad.gguf" "$TMP/out" --dtype int3
 expect_error "--seqlen" "$CLI" ppl "$TMP/arch" --data /dev/null --seqlen abc
 expect_error "empty prompt" "$CLI" generate "$TMP/arch" --prompt ""
 expect_error "--device" "$CLI" generate "$TMP/arch" --prompt hi --device tpu

@@ -14,6 +14,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/half.h"
+#include "io/atomic_write.h"
 #include "engine_test_support.h"
 #include "model/linear.h"
 #include "model/model_loader.h"

@@ -78,7 +78,7 @@ def cmd_ppl(a):
     from transformers import AutoTokenizer
     model = load_model(a.model)
     tok = AutoTokenizer.from_pretrained(a.model)
-    text = open(a.data, encoding="utf-8").read()
+    text = open(a.data, encoding="utf-8", newline="").read()  # the file byte for byte (it has CRLF line ends)
     ids = torch.tensor([tok(text)["input_ids"]])
     n = ids.shape[1] // a.seqlen
     if a.windows:

@@ -1,0 +1,75 @@
+#pragma once
+// Weight-only 4-bit matrix multiply on CUDA: y[m, n] = x[m, k] W[n, k]^T, W stored 4-bit with per-group
+// fp16 scales and 4-bit zero points (w = (q - zero) * scale), x and y fp16 or bf16, fp32 accumulation.
+//
+// A plain C interface (raw device pointers, no LibTorch) so any part of the engine can call it. The
+// packed layouts are defined, and produced from the canonical integer form, in kernels/cpu/w4_layouts.h:
+//   AWQ_W4_GEMM  AutoAWQ "gemm": qweight int32 [k][n/8], qzeros int32 [k/group][n/8], scales fp16 [k/group][n]
+//   AWQ_W4_GEMV  AutoAWQ "gemv": qweight int32 [n][k/8], qzeros int32 [n][zw], scales fp16 [n][zw*8]
+//   AWQ_W4_FAST  our tensor-core layout: qweight uint32 [ceil(k/128)][n/16][2][32][4] (mma A fragments, unit-major),
+//                scales uint32 [k/group][n/16][8], zeros uint8 [k/group][n/16][8] (NULL when symmetric);
+//                the CUDA kernels need a power-of-two group
+// Paths: each layout has a "direct" kernel reading its layout as is (fast: tensor cores, mma.sync with the
+// weight as the A operand - a register-streaming kernel for m <= 16, a cp.async-pipelined one above; gemm/gemv:
+// CUDA cores, for small m), and every layout can take the "dequantize" path (expand W to fp16/bf16 in the
+// workspace, then cuBLAS), which wins for large m. AUTO: fast direct up to m = 128, gemm/gemv direct up to
+// m = 8, dequantize above (when the workspace allows it).
+//
+// Workspace: one device buffer of awq_w4a16_workspace_bytes(n, k) bytes (for several layers: the largest
+// n and n*k among them), ZERO-FILLED ONCE when allocated. Its first 64 KiB hold split-K counters that the
+// gemm/gemv kernels return to zero; the rest is scratch (their split-K partials, the dequantized weight).
+// Calls that run concurrently need separate workspaces. The fast layout's direct path needs none (its
+// split-K stays inside thread-block clusters). A NULL or too small workspace is allowed: the call then
+// uses a path that needs none, unless the options demand one, which is an error.
+#include <cuda_runtime.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { AWQ_W4_GEMM = 0, AWQ_W4_GEMV = 1, AWQ_W4_FAST = 2 } awq_w4_layout;
+typedef enum { AWQ_DTYPE_F16 = 0, AWQ_DTYPE_BF16 = 1 } awq_dtype;
+typedef enum { AWQ_W4_PATH_AUTO = 0, AWQ_W4_PATH_DIRECT = 1, AWQ_W4_PATH_DEQUANT = 2 } awq_w4_path;
+
+typedef struct {
+    awq_w4_layout layout;
+    int n, k, group;      // out_features, in_features, group size
+    const void* qweight;  // device pointers, 16-byte aligned, shapes above
+    const void* qzeros;   // fast layout: NULL for symmetric weights (every zero 8)
+    const void* scales;
+    int zeros_width;      // gemv layout only: zw (see kernels/cpu/w4_layouts.h)
+} awq_w4_weight;
+
+typedef struct {
+    awq_w4_path path;  // AUTO picks by m, layout and workspace
+    int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv)
+    int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
+    int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (2 or 4); 32-64 tokens:
+                       // cp.async pipeline depth (3 or 4); 0 = default
+    int warp_tiles;    // fast direct path: 16-row tiles per warp, 1 or 2 (2 only with 64 tokens); 0 = default
+    int pdl;           // fast direct path: 1 = programmatic dependent launch (the kernel starts streaming its
+                       // weights while the previous kernel in the stream finishes; it waits for that kernel
+                       // before reading x). Safe with any predecessor; measured gain 1-3 us per call for
+                       // m <= 16 when launches queue up back to back, none (or a loss) for m >= 32.
+} awq_w4_options;
+
+// Bytes of workspace that make every path available for an n x k weight.
+size_t awq_w4a16_workspace_bytes(int n, int k);
+
+// y = x W^T on `stream`. x: [m, k], y: [m, n], both row-major, 16-byte aligned, of `dtype`.
+// Returns 0 on success; otherwise nonzero, nothing launched, and awq_w4a16_last_error() says why.
+int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, awq_dtype dtype, void* y, void* workspace,
+                     size_t workspace_bytes, cudaStream_t stream, const awq_w4_options* options);
+
+// W [n, k] row-major in dtype (the dequantize path's first step; also for debugging and tests).
+int awq_w4a16_dequantize(const awq_w4_weight* w, awq_dtype dtype, void* out, cudaStream_t stream);
+
+// The path, split and tile the last successful awq_w4a16_matmul on this thread used, e.g.
+// "fast tc tok=8 split=6 stages=6"; and the message of the last failure on this thread.
+const char* awq_w4a16_last_config(void);
+const char* awq_w4a16_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif

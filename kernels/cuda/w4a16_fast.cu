@@ -1,0 +1,63 @@
+// Host side of the fast W4A16 kernel: grid shape and parameters (kernel in w4a16_fast.cuh).
+#include "w4a16_fast.cuh"
+#include "w4a16_fast_small.cuh"
+
+#include <algorithm>
+
+namespace awq::cuda {
+
+extern template cudaError_t fast_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, cudaStream_t, int*);
+extern template cudaError_t fast_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
+                                                         cudaStream_t, int*);
+extern template cudaError_t fast_small_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, size_t,
+                                                      cudaStream_t, int*);
+extern template cudaError_t fast_small_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
+                                                               size_t, cudaStream_t, int*);
+
+bool fast_config_supported(const FastConfig& c) {
+    switch (c.tokens) {
+        case 8:
+        case 16: return c.wn == 1 && (c.stages == 2 || c.stages == 4 || c.stages == 8);
+        case 32: return c.wn == 1 && (c.stages == 3 || c.stages == 4);
+        case 64: return (c.wn == 1 || c.wn == 2) && (c.stages == 3 || c.stages == 4);
+        default: return false;
+    }
+}
+
+int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
+
+int fast_small_max_chunks(int tokens_valid) { return kSmallXBytes / (tokens_valid * 64 * 2) / 2 * 2; }
+
+cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, const FastConfig& cfg,
+                        cudaStream_t stream, int* occupancy) {
+    FastParams p = {};
+    p.qweight = static_cast<const uint4*>(w.qweight);
+    p.scales = static_cast<const uint32_t*>(w.scales);
+    p.zeros = static_cast<const uint8_t*>(w.qzeros);
+    p.x = x;
+    p.y = y;
+    p.m = m;
+    p.n = w.n;
+    p.k = w.k;
+    p.group = w.group;
+    const int kchunks = w.k / 64;
+    const bool small = cfg.tokens <= 16;
+    const int align = small ? fast_small_chunk_align(w.group) : 1;
+    p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
+    p.chunks_per_split = (p.chunks_per_split + align - 1) / align * align;  // whole groups and 128-k units
+    p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;   // no empty slices
+    if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
+    const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / (64 * cfg.wn));
+    const bool zeros = w.qzeros != nullptr;
+    if (small) {  // register-streaming kernel; its x slice lives in shared memory
+        const int tv = std::min(m, cfg.tokens);
+        if (p.chunks_per_split > fast_small_max_chunks(tv)) return cudaErrorInvalidValue;
+        const size_t smem = fast_small_smem(cfg.tokens / 8, w.group, tv, p.chunks_per_split);
+        return dtype == AWQ_DTYPE_F16 ? fast_small_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
+                                      : fast_small_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
+    }
+    return dtype == AWQ_DTYPE_F16 ? fast_dispatch<half>(p, cfg, zeros, grid, stream, occupancy)
+                                  : fast_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, stream, occupancy);
+}
+
+}  // namespace awq::cuda

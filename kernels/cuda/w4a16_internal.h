@@ -1,0 +1,48 @@
+#pragma once
+// Host-side entry points of the individual W4A16 kernels, used by the dispatcher (w4a16_launch.cu).
+// Arguments are already validated there; these only configure and launch.
+#include <cuda_runtime.h>
+
+#include "w4a16.h"
+
+namespace awq::cuda {
+
+// Split-K scratch: partials hold splits * m * n floats, counters one int per output tile (zero at rest).
+struct SplitScratch {
+    float* partials = nullptr;
+    int* counters = nullptr;
+    size_t partial_floats = 0;
+    int counter_count = 0;
+};
+
+struct FastConfig {
+    int tokens = 8;  // tokens per block: 8, 16, 32, 64
+    int wn = 1;      // 16-row tiles per warp: 1 or 2 (2 only with tokens 64)
+    int stages = 4;  // tokens 32/64: cp.async pipeline depth; tokens 8/16: units of 128 k in flight per lane
+    int splits = 1;  // K slices: one thread-block cluster per output tile, reduced in shared memory (<= 8)
+    bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
+};
+constexpr int kFastMaxSplits = 8;
+// Fills `occupancy` (blocks per SM) instead of launching when it is non-null.
+cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y,
+                        const FastConfig& cfg, cudaStream_t stream, int* occupancy = nullptr);
+bool fast_config_supported(const FastConfig& cfg);
+// Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;
+// slices are also whole multiples of fast_small_chunk_align(group) chunks.
+int fast_small_max_chunks(int tokens_valid);
+int fast_small_chunk_align(int group);
+
+// CUDA-core kernels for the AutoAWQ layouts (meant for small m; any m works, in blocks of 8 tokens).
+cudaError_t gemm_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, int splits,
+                        const SplitScratch& scratch, cudaStream_t stream);
+cudaError_t gemv_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, int splits,
+                        const SplitScratch& scratch, cudaStream_t stream);
+// K rows per split the CUDA-core kernels can hold (their activation slice lives in shared memory).
+constexpr int kCudaCoreMaxSliceK = 1024;
+
+// W [n, k] in dtype from any layout.
+cudaError_t dequantize(const awq_w4_weight& w, awq_dtype dtype, void* out, cudaStream_t stream);
+
+int sm_count();
+
+}  // namespace awq::cuda

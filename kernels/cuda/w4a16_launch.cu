@@ -1,0 +1,307 @@
+// The C entry points of kernels/cuda/w4a16.h: argument checks, the choice of path and tile per call, the
+// workspace split, and the cuBLAS half of the dequantize path.
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "w4a16_internal.h"
+
+namespace awq::cuda {
+namespace {
+
+thread_local std::string g_error, g_config;
+
+// Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
+constexpr size_t kCounterBytes = 64 * 1024;
+constexpr int kMaxSplitTokens = 128;  // splits * tokens of one split-K launch, bounds the partials
+size_t align256(size_t v) { return (v + 255) / 256 * 256; }
+size_t partial_bytes(int n) { return align256((size_t)kMaxSplitTokens * n * sizeof(float)); }
+size_t weight_bytes(int n, int k) { return align256((size_t)n * k * 2); }
+
+int fail(const std::string& msg) {
+    g_error = "w4a16: " + msg;
+    return 1;
+}
+int fail_cuda(const char* what, cudaError_t e) { return fail(std::string(what) + ": " + cudaGetErrorString(e)); }
+
+bool aligned(const void* p, size_t a) { return (reinterpret_cast<uintptr_t>(p) % a) == 0; }
+
+std::string check_weight(const awq_w4_weight* w) {
+    if (!w) return "weight descriptor is NULL";
+    if (w->layout != AWQ_W4_GEMM && w->layout != AWQ_W4_GEMV && w->layout != AWQ_W4_FAST)
+        return "unknown layout " + std::to_string((int)w->layout);
+    if (w->n <= 0 || w->k <= 0 || w->group <= 0)
+        return "n, k and group must be positive (n=" + std::to_string(w->n) + " k=" + std::to_string(w->k) +
+               " group=" + std::to_string(w->group) + ")";
+    if (w->n % 64 != 0 || w->k % 64 != 0)
+        return "n and k must be multiples of 64 (n=" + std::to_string(w->n) + " k=" + std::to_string(w->k) + ")";
+    if (w->k % w->group != 0 || !(w->group == 32 || w->group % 64 == 0))
+        return "group " + std::to_string(w->group) + " must be 32 or a multiple of 64 dividing k=" +
+               std::to_string(w->k);
+    if (!w->qweight || !w->scales) return "qweight or scales pointer is NULL";
+    if (w->layout != AWQ_W4_FAST && !w->qzeros) return "qzeros pointer is NULL (only the fast layout may omit it)";
+    if (!aligned(w->qweight, 16) || !aligned(w->scales, 16) || (w->qzeros && !aligned(w->qzeros, 8)))
+        return "qweight/scales must be 16-byte aligned and qzeros 8-byte aligned";
+    if (w->layout == AWQ_W4_FAST && (w->group & (w->group - 1)) != 0)
+        return "the fast kernels need a power-of-two group size, not " + std::to_string(w->group);
+    if (w->layout == AWQ_W4_GEMV) {
+        const int mult = w->group >= 128 ? 1 : w->group == 64 ? 2 : 4;
+        const int words = (w->k / w->group + 7) / 8, zw = (words + mult - 1) / mult * mult;
+        if (w->zeros_width != zw)
+            return "gemv zeros_width " + std::to_string(w->zeros_width) + " != " + std::to_string(zw) +
+                   " expected for k=" + std::to_string(w->k) + " group=" + std::to_string(w->group);
+    }
+    return {};
+}
+
+struct Workspace {
+    SplitScratch split;
+    void* weight = nullptr;  // dequantized W, or NULL when the workspace is too small
+};
+
+Workspace carve(const awq_w4_weight& w, void* ws, size_t bytes) {
+    Workspace out;
+    if (!ws || !aligned(ws, 256)) return out;
+    auto* base = static_cast<uint8_t*>(ws);
+    if (bytes >= kCounterBytes + partial_bytes(w.n)) {
+        out.split.counters = reinterpret_cast<int*>(base);
+        out.split.counter_count = (int)(kCounterBytes / sizeof(int));
+        out.split.partials = reinterpret_cast<float*>(base + kCounterBytes);
+        out.split.partial_floats = (size_t)kMaxSplitTokens * w.n;
+    }
+    if (bytes >= kCounterBytes + partial_bytes(w.n) + weight_bytes(w.n, w.k))
+        out.weight = base + kCounterBytes + partial_bytes(w.n);
+    return out;
+}
+
+// cuBLAS handle per (thread, device), with its own workspace so that calls can be graph-captured after the
+// first one (cuBLAS must not allocate during capture).
+cublasHandle_t blas_handle(std::string& err) {
+    struct Entry {
+        cublasHandle_t h = nullptr;
+        void* ws = nullptr;
+    };
+    thread_local std::unordered_map<int, Entry> handles;
+    int dev = 0;
+    cudaGetDevice(&dev);
+    Entry& e = handles[dev];
+    if (e.h) return e.h;
+    if (cublasCreate(&e.h) != CUBLAS_STATUS_SUCCESS) {
+        err = "cublasCreate failed";
+        e.h = nullptr;
+        return nullptr;
+    }
+    constexpr size_t kBlasWs = 32u << 20;
+    if (cudaMalloc(&e.ws, kBlasWs) != cudaSuccess || cublasSetWorkspace(e.h, e.ws, kBlasWs) != CUBLAS_STATUS_SUCCESS) {
+        err = "cuBLAS workspace allocation failed";
+        return nullptr;
+    }
+    return e.h;
+}
+
+int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, void* wbuf,
+                 cudaStream_t stream) {
+    if (cudaError_t e = dequantize(w, dtype, wbuf, stream); e != cudaSuccess) return fail_cuda("dequantize", e);
+    std::string err;
+    cublasHandle_t h = blas_handle(err);
+    if (!h) return fail(err);
+    if (cublasSetStream(h, stream) != CUBLAS_STATUS_SUCCESS) return fail("cublasSetStream failed");
+    const float alpha = 1.f, beta = 0.f;
+    const cudaDataType_t t = dtype == AWQ_DTYPE_F16 ? CUDA_R_16F : CUDA_R_16BF;
+    // Column-major view: y^T [n, m] = W [n, k] (stored as k x n, transposed) * x^T [k, m].
+    const cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, w.n, m, w.k, &alpha, wbuf, t, w.k, x, t,
+                                           w.k, &beta, y, t, w.n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS) return fail("cublasGemmEx failed with status " + std::to_string((int)st));
+    g_config = "dequant+cublas";
+    return 0;
+}
+
+// Occupancy of one fast configuration, cached (it depends on the kernel instance and its shared memory,
+// which for tokens <= 16 grows with the tokens and the K slice).
+int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cfg, int m) {
+    static std::mutex mu;
+    static std::unordered_map<uint64_t, int> cache;
+    int dev = 0;
+    cudaGetDevice(&dev);
+    const int kchunks = w.k / 64, cps = (kchunks + cfg.splits - 1) / cfg.splits;
+    const int tv = cfg.tokens <= 16 ? std::min(m, cfg.tokens) : 0;
+    const uint64_t key = ((uint64_t)dev << 56) | ((uint64_t)cfg.tokens << 48) | ((uint64_t)cfg.wn << 44) |
+                         ((uint64_t)cfg.stages << 40) | ((uint64_t)dtype << 39) | ((uint64_t)(w.qzeros != nullptr) << 38) |
+                         ((uint64_t)tv << 24) | (uint64_t)(tv ? cps : 0);
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = cache.find(key); it != cache.end()) return it->second;
+    }
+    int occ = 1;
+    if (fast_direct(w, nullptr, std::max(1, tv), dtype, nullptr, cfg, nullptr, &occ) != cudaSuccess || occ < 1)
+        occ = 1;
+    std::lock_guard<std::mutex> lock(mu);
+    cache[key] = occ;
+    return occ;
+}
+
+// Split K so that one wave of blocks fills the GPU, within the partial buffer (splits * m <= 128 rows).
+int pick_splits(int base_blocks, int occupancy, int m, int max_slices, const SplitScratch& s) {
+    if (!s.partials) return 1;
+    const int slots = sm_count() * occupancy;
+    int splits = slots / base_blocks;
+    splits = std::min(splits, max_slices);
+    splits = std::min(splits, kMaxSplitTokens / std::max(1, m));  // partials hold splits * m rows
+    return std::max(1, splits);
+}
+
+}  // namespace
+
+int sm_count() {
+    static int count = [] {
+        int dev = 0, c = 0;
+        cudaGetDevice(&dev);
+        cudaDeviceGetAttribute(&c, cudaDevAttrMultiProcessorCount, dev);
+        return c > 0 ? c : 1;
+    }();
+    return count;
+}
+
+}  // namespace awq::cuda
+
+using namespace awq::cuda;
+
+extern "C" size_t awq_w4a16_workspace_bytes(int n, int k) {
+    if (n <= 0 || k <= 0) return 0;
+    return kCounterBytes + partial_bytes(n) + weight_bytes(n, k);
+}
+
+extern "C" int awq_w4a16_dequantize(const awq_w4_weight* w, awq_dtype dtype, void* out, cudaStream_t stream) {
+    if (std::string e = check_weight(w); !e.empty()) return fail(e);
+    if (dtype != AWQ_DTYPE_F16 && dtype != AWQ_DTYPE_BF16) return fail("unknown dtype");
+    if (!out || !aligned(out, 16)) return fail("output must be a 16-byte aligned device pointer");
+    if (cudaError_t e = dequantize(*w, dtype, out, stream); e != cudaSuccess) return fail_cuda("dequantize", e);
+    return 0;
+}
+
+extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, awq_dtype dtype, void* y, void* workspace,
+                                size_t workspace_bytes, cudaStream_t stream, const awq_w4_options* options) {
+    if (std::string e = check_weight(w); !e.empty()) return fail(e);
+    if (dtype != AWQ_DTYPE_F16 && dtype != AWQ_DTYPE_BF16) return fail("unknown dtype");
+    if (m <= 0) return fail("m must be positive, got " + std::to_string(m));
+    if (!x || !y || !aligned(x, 16) || !aligned(y, 16)) return fail("x and y must be 16-byte aligned device pointers");
+    const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0};
+    const Workspace ws = carve(*w, workspace, workspace_bytes);
+
+    // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
+    // layouts' CUDA-core kernels only for decode-sized m.
+    awq_w4_path path = opt.path;
+    if (path == AWQ_W4_PATH_AUTO) {
+        // Crossovers measured on H200 (group 128): the fast tensor-core kernel beats dequantize + cuBLAS up
+        // to m = 64 by ~2x and loses at m = 256 (~1.5x); the CUDA-core kernels of the AutoAWQ layouts
+        // beat it up to m = 8.
+        const int direct_max = w->layout == AWQ_W4_FAST ? 128 : 8;
+        path = (m > direct_max && ws.weight) ? AWQ_W4_PATH_DEQUANT : AWQ_W4_PATH_DIRECT;
+    }
+    if (path == AWQ_W4_PATH_DEQUANT) {
+        if (!ws.weight)
+            return fail("the dequantize path needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
+                        std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes, got " +
+                        std::to_string(workspace_bytes));
+        return dequant_gemm(*w, x, m, dtype, y, ws.weight, stream);
+    }
+    if (path != AWQ_W4_PATH_DIRECT) return fail("unknown path " + std::to_string((int)path));
+    if (opt.split_k > 1 && !ws.split.partials && w->layout != AWQ_W4_FAST)
+        return fail("split_k > 1 needs a workspace of at least " +
+                    std::to_string(kCounterBytes + partial_bytes(w->n)) + " bytes");
+
+    if (w->layout == AWQ_W4_FAST) {
+        FastConfig cfg;
+        cfg.pdl = opt.pdl != 0;
+        cfg.tokens = opt.tokens ? opt.tokens : m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : 64;
+        const int kchunks = w->k / 64;
+        // The decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
+        int min_splits = 1;
+        if (cfg.tokens <= 16) {
+            const int align = fast_small_chunk_align(w->group);
+            const int max_chunks = fast_small_max_chunks(std::min(m, cfg.tokens)) / align * align;
+            min_splits = max_chunks > 0 ? (kchunks + max_chunks - 1) / max_chunks : kFastMaxSplits + 1;
+            if (min_splits > kFastMaxSplits) {
+                if (opt.tokens) return fail("k=" + std::to_string(w->k) + " is too long for tokens=" + std::to_string(cfg.tokens));
+                cfg.tokens = 32;  // fall back to the pipelined kernel
+                min_splits = 1;
+            }
+        }
+        const bool small = cfg.tokens <= 16;
+        cfg.wn = opt.warp_tiles ? opt.warp_tiles : (cfg.tokens == 64 && w->n % 128 == 0) ? 2 : 1;
+        if (cfg.wn == 2 && w->n % 128 != 0) return fail("warp_tiles 2 needs n % 128 == 0");
+        cfg.stages = opt.stages ? opt.stages : small ? 4 : cfg.tokens == 32 ? 4 : 3;
+        if (!fast_config_supported(cfg))
+            return fail("unsupported fast tile: tokens=" + std::to_string(cfg.tokens) + " warp_tiles=" +
+                        std::to_string(cfg.wn) + " stages=" + std::to_string(cfg.stages));
+        const int tblocks = (m + cfg.tokens - 1) / cfg.tokens, nblocks = w->n / (64 * cfg.wn);
+        if (opt.split_k > 0) {
+            cfg.splits = opt.split_k;
+        } else {
+            // Enough K slices that one wave of blocks fills the GPU (each block streams its own weights).
+            FastConfig probe = cfg;
+            probe.splits = min_splits;
+            const int slots = sm_count() * fast_occupancy(*w, dtype, probe, m);
+            const int base = tblocks * nblocks;
+            // One wave of blocks (measured on H200: more slices than fit in a wave, or more than 4 for
+            // m > 16, cost more in x staging and reduction than they gain; m <= 8 wants at least 2).
+            cfg.splits = std::max(1, slots / base);
+            cfg.splits = std::clamp(cfg.splits, m <= 8 ? 2 : 1, small ? kFastMaxSplits : 4);
+            cfg.splits = std::min(cfg.splits, std::max(1, kchunks / 4));  // >= 256 k per slice
+        }
+        cfg.splits = std::max(cfg.splits, min_splits);
+        if (cfg.splits > kFastMaxSplits)
+            return fail("split_k " + std::to_string(cfg.splits) + " exceeds the cluster limit of " +
+                        std::to_string(kFastMaxSplits));
+        if (cudaError_t e = fast_direct(*w, x, m, dtype, y, cfg, stream); e != cudaSuccess)
+            return fail_cuda("fast kernel launch", e);
+        g_config = std::string(small ? "fast stream" : "fast tc") + " tok=" + std::to_string(cfg.tokens) +
+                   " wn=" + std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) +
+                   (small ? " depth=" : " stages=") + std::to_string(cfg.stages) + (cfg.pdl ? " pdl" : "");
+        return 0;
+    }
+
+    // AutoAWQ layouts, CUDA cores. Tokens per block 1..8; K slices of at most kCudaCoreMaxSliceK. When the
+    // split-K partials cannot hold all tokens at once, the tokens go in several launches (stream-ordered,
+    // so they can share the workspace).
+    const char* name = w->layout == AWQ_W4_GEMM ? "gemm" : "gemv";
+    const int mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    const int nblocks = w->layout == AWQ_W4_GEMM ? (w->n / 8 + 31) / 32 : w->n / 32;
+    const int min_splits = (w->k + kCudaCoreMaxSliceK - 1) / kCudaCoreMaxSliceK;
+    int splits = opt.split_k;
+    if (splits <= 0) {
+        const int occ = w->layout == AWQ_W4_GEMM ? 2 : 4;  // from the kernels' register/shared memory use
+        splits = pick_splits(((m + mt - 1) / mt) * nblocks, occ, m, w->k / 256, ws.split);
+    }
+    splits = std::max(splits, min_splits);
+    int chunk = m;  // tokens per launch
+    if (splits > 1) {
+        if (!ws.split.partials)
+            return fail("k=" + std::to_string(w->k) + " needs split-K for the " + name +
+                        " kernel: pass a workspace of awq_w4a16_workspace_bytes(n, k) bytes");
+        chunk = std::max(1, kMaxSplitTokens / splits);
+        if (splits > kMaxSplitTokens)
+            return fail("split_k " + std::to_string(splits) + " exceeds the split-K workspace");
+        if ((size_t)((std::min(chunk, m) + mt - 1) / mt) * nblocks > (size_t)ws.split.counter_count)
+            return fail("too many output tiles for the split-K counters; use the dequantize path");
+    }
+    const size_t esize = 2;
+    for (int t0 = 0; t0 < m; t0 += chunk) {
+        const int mc = std::min(chunk, m - t0);
+        const void* xc = static_cast<const uint8_t*>(x) + (size_t)t0 * w->k * esize;
+        void* yc = static_cast<uint8_t*>(y) + (size_t)t0 * w->n * esize;
+        const cudaError_t e = w->layout == AWQ_W4_GEMM ? gemm_direct(*w, xc, mc, dtype, yc, splits, ws.split, stream)
+                                                       : gemv_direct(*w, xc, mc, dtype, yc, splits, ws.split, stream);
+        if (e != cudaSuccess) return fail_cuda("kernel launch", e);
+    }
+    g_config = std::string(name) + " cuda-core mt=" + std::to_string(mt) + " split=" + std::to_string(splits) +
+               (chunk < m ? " tokens/launch=" + std::to_string(chunk) : std::string());
+    return 0;
+}
+
+extern "C" const char* awq_w4a16_last_config(void) { return g_config.c_str(); }
+extern "C" const char* awq_w4a16_last_error(void) { return g_error.c_str(); }
