@@ -8,7 +8,10 @@ cd "$(dirname "$0")/../.."
 STAGE=$1
 export BUILD_DIR=build-gpu PYTHON=python3 PYTHONUNBUFFERED=1
 MACHINE="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), torch $(python3 -c 'import torch;print(torch.__version__)')"
-if [ "$STAGE" = a ]; then
+if [ "$STAGE" = prep ]; then
+  cp .carry/a/gguf.part-aa /tmp/
+  AWQ_CUDA=OFF bash experiments/gpu/build_on_device.sh awqlab-cli engine_speed_bench awq_quant_bench
+elif [ "$STAGE" = a ]; then
   cp .carry/a/gguf.part-aa /tmp/
   AWQ_CUDA=OFF bash experiments/gpu/build_on_device.sh awqlab-cli engine_speed_bench awq_quant_bench
   bash experiments/speed/run_speed_bench.sh engine_speed_gpu_7b "$MACHINE" \
@@ -19,10 +22,14 @@ if [ "$STAGE" = a ]; then
     | tee $OUT/awq_quant_bench_7b.json
 elif [ "$STAGE" = c ]; then
   M=/tmp/smollm2-hf
+  [ -f /tmp/smollm2.gguf ] || cat /tmp/gguf.part-aa .carry/b/gguf.part-ab > /tmp/smollm2.gguf
+  [ -f $M/config.json ] || build-gpu/app/awqlab-cli convert /tmp/smollm2.gguf $M --dtype float16
+  W=.carry/b/wiki.test.raw
+  build-gpu/app/awqlab-cli ppl $M --data $W --seqlen 2048 --device cuda --dtype float32 --json $OUT/ppl_engine_fp32.json
+  python3 tests/reference/hf_reference.py ppl --model $M --data $W --seqlen 2048 --out $OUT/ppl_transformers_fp32.json --device cuda
   CLI=build-gpu/app/awqlab-cli PYTHON=python3 bash experiments/quant/run_quality_sweep.sh $M .carry/b/wiki.valid.tokens \
-    .carry/b/wiki.test.raw awq_quality_smollm2 "$MACHINE" --device cuda --dtype float16
+    $W awq_quality_smollm2 "$MACHINE" --device cuda --dtype float16
   cp experiments/results/awq_quality_smollm2.* "$OUT/"
-  build-gpu/experiments/awq_quant_bench --shape smollm2-135m --device cuda --dtype float16 | tee $OUT/awq_quant_bench_smollm2.json
 else
   cat /tmp/gguf.part-aa .carry/b/gguf.part-ab > /tmp/smollm2.gguf
   M=/tmp/smollm2-hf

@@ -76,10 +76,10 @@ def cmd_logits(a):
 @torch.inference_mode()
 def cmd_ppl(a):
     from transformers import AutoTokenizer
-    model = load_model(a.model)
+    model = load_model(a.model).to(a.device)
     tok = AutoTokenizer.from_pretrained(a.model)
     text = open(a.data, encoding="utf-8", newline="").read()  # the file byte for byte (it has CRLF line ends)
-    ids = torch.tensor([tok(text)["input_ids"]])
+    ids = torch.tensor([tok(text)["input_ids"]], device=a.device)
     n = ids.shape[1] // a.seqlen
     if a.windows:
         n = min(n, a.windows)
@@ -92,7 +92,7 @@ def cmd_ppl(a):
         nll_sum += nll
     mean = nll_sum / (n * (a.seqlen - 1))
     res = {"perplexity": math.exp(mean), "mean_nll": mean, "windows": n, "seqlen": a.seqlen,
-           "total_tokens": ids.shape[1], "window_nll": window_nll, "first_ids": ids[0, :16].tolist()}
+           "total_tokens": ids.shape[1], "window_nll": window_nll, "first_ids": ids[0, :16].tolist(), "device": a.device}
     with open(a.out, "w") as f:
         json.dump(res, f, indent=2)
     print(json.dumps({k: res[k] for k in ("perplexity", "windows", "total_tokens")}))
@@ -157,7 +157,7 @@ def main():
     p.add_argument("--greedy", type=int, default=40); p.add_argument("--texts")
     p = sub.add_parser("ppl"); p.add_argument("--model", required=True); p.add_argument("--data", required=True)
     p.add_argument("--seqlen", type=int, default=2048); p.add_argument("--windows", type=int, default=0)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True); p.add_argument("--device", default="cpu")
     p = sub.add_parser("make-tiny"); p.add_argument("--arch", required=True); p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
