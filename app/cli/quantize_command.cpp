@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -57,9 +58,12 @@ void add_quantize_command(CLI::App& app, Context& ctx) {
         q.search_clip = !o->no_clip_search;
         q.duo_scaling = !o->no_duo;
         q.validate();
-        if (!o->out.empty() && q.w_bit != 4)
-            throw Error("--w-bit", "export needs 4-bit weights (AutoAWQ formats are 4-bit); drop --out to evaluate w" +
-                                       std::to_string(q.w_bit) + " in memory");
+        if (!o->out.empty()) {
+            // Everything export would refuse is refused now, before minutes of quantization.
+            check_awq_exportable(read_model_config(o->run.model), q);
+            if (std::filesystem::exists(o->out) && !std::filesystem::is_empty(o->out))
+                throw Error(o->out, "output folder exists and is not empty");
+        }
         CalibrationConfig cc = o->calib;
         cc.shuffle = !o->no_shuffle;
         Progress progress = stderr_progress(ctx);
@@ -88,8 +92,7 @@ void add_quantize_command(CLI::App& app, Context& ctx) {
         nlohmann::json summary = r.evidence.summary;
         if (!o->evidence_out.empty()) r.evidence.save(o->evidence_out);
         if (!o->out.empty()) {
-            export_awq_checkpoint(*lm->model, r.linears, q, o->run.model, o->out, progress, r.evidence.summary);
-            r.evidence.save(o->out + "/awq_evidence.safetensors");
+            export_awq_checkpoint(*lm->model, r.linears, q, o->run.model, o->out, progress, r.evidence.summary, &r.evidence);
             std::printf("wrote %s\n", o->out.c_str());
         }
         if (!o->eval_ppl.empty()) {

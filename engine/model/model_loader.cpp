@@ -148,6 +148,12 @@ std::unique_ptr<LoadedModel> load_gguf(const std::string& path, const ModelOptio
 
 }  // namespace
 
+ModelConfig read_model_config(const std::string& path) {
+    if (!fs::exists(path)) throw Error(path, "no such file or folder");
+    if (fs::is_directory(path)) return ModelConfig::from_file((fs::path(path) / "config.json").string());
+    return model_config_from_gguf(GgufReader(path));
+}
+
 std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress) {
     // Reject impossible options before touching (possibly large) files.
     parse_compute_device(options.device);

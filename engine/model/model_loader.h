@@ -29,6 +29,9 @@ struct LoadedModel {
     ~LoadedModel();
 };
 
+// Only the architecture config of a Hugging Face folder or GGUF file (cheap; validates like load_model).
+ModelConfig read_model_config(const std::string& path);
+
 std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress = {});
 
 }  // namespace awq

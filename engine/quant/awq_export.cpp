@@ -236,7 +236,7 @@ namespace {
 // Everything written into the temporary folder, then the commit (rename into place).
 void write_export(LlamaModel& model, const std::map<std::string, QuantizedWeight>& linears, const QuantConfig& cfg,
                   const std::string& source, const std::string& out_dir, const Progress& progress,
-                  const nlohmann::json& calibration, AtomicDirectory& dir,
+                  const nlohmann::json& calibration, const QuantEvidence* evidence, AtomicDirectory& dir,
                   const std::vector<std::string>& quantized_names, const std::vector<std::string>& float_names,
                   const std::map<std::string, LinearRef>& refs) {
     const ModelConfig& mc = model.config();
@@ -352,6 +352,7 @@ void write_export(LlamaModel& model, const std::map<std::string, QuantizedWeight
           {"companion_files", companions}}},
         {"calibration", calibration}};
     write_file_atomically(dir.file("awqlab.json"), dump_json(prov, "awqlab.json", out_dir));
+    if (evidence) evidence->save(dir.file("awq_evidence.safetensors"));
 
     progress.check_cancel();
     dir.commit();
@@ -361,7 +362,7 @@ void write_export(LlamaModel& model, const std::map<std::string, QuantizedWeight
 
 void export_awq_checkpoint(LlamaModel& model, const std::map<std::string, QuantizedWeight>& linears,
                            const QuantConfig& cfg, const std::string& source, const std::string& out_dir,
-                           const Progress& progress, const nlohmann::json& calibration) {
+                           const Progress& progress, const nlohmann::json& calibration, const QuantEvidence* evidence) {
     const ModelConfig& mc = model.config();
     check_awq_exportable(mc, cfg);
     const auto refs = linear_refs(mc);
@@ -399,7 +400,8 @@ void export_awq_checkpoint(LlamaModel& model, const std::map<std::string, Quanti
     progress.check_cancel();
 
     AtomicDirectory dir(out_dir);  // a cancel or error removes the temporary folder
-    write_export(model, linears, cfg, source, out_dir, progress, calibration, dir, quantized_names, float_names, refs);
+    write_export(model, linears, cfg, source, out_dir, progress, calibration, evidence, dir, quantized_names, float_names,
+                 refs);
     progress.report("export " + out_dir, 1, 1);
 }
 

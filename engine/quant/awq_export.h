@@ -35,6 +35,7 @@
 
 #include "core/model_config.h"
 #include "core/progress.h"
+#include "quant/awq_evidence.h"
 #include "quant/quant_config.h"
 #include "quant/quantized_weight.h"
 
@@ -64,6 +65,7 @@ nlohmann::json quant_config_json(const QuantConfig& cfg);
 // as given (null when unknown). `out_dir` must not exist or be empty.
 void export_awq_checkpoint(LlamaModel& model, const std::map<std::string, QuantizedWeight>& linears,
                            const QuantConfig& cfg, const std::string& source, const std::string& out_dir,
-                           const Progress& progress = {}, const nlohmann::json& calibration = nullptr);
+                           const Progress& progress = {}, const nlohmann::json& calibration = nullptr,
+                           const QuantEvidence* evidence = nullptr);  // saved as awq_evidence.safetensors inside the folder
 
 }  // namespace awq

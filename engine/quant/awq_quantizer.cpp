@@ -82,16 +82,21 @@ double rel_error(const at::Tensor& ref, const at::Tensor& got) {
 
 void check_config(LlamaModel& model, const QuantConfig& cfg) {
     cfg.validate();
-    const ModelConfig& mc = model.config();
+    int64_t quantizable = 0;
     for (int64_t i = 0; i < model.num_blocks(); ++i)
         for (LinearSlot s : kAllSlots) {
             DenseLinear& l = dense(model.block(i), s, i);
             const int64_t in = l.in_features(), g = cfg.group_for(in);
+            if (keeps_float(cfg, linear_name(i, s))) continue;
+            ++quantizable;
             if (in % g != 0)
                 throw Error("--group-size", "group size " + std::to_string(g) + " does not divide the input width " +
                                                 std::to_string(in) + " of " + linear_name(i, s));
         }
-    (void)mc;
+    if (quantizable == 0)
+        throw Error("--modules-to-not-convert", "no linear layer is left to quantize (the model has " +
+                                                    std::to_string(model.num_blocks() * kNumLinearSlots) +
+                                                    " linears, all excluded)");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include "engine_test_support.h"
 #include "eval/perplexity.h"
 #include "model/model_loader.h"
+#include "io/atomic_write.h"
+#include "quant/awq_export.h"
 #include "quant/awq_quantizer.h"
 #include "quant/calibration.h"
 #include "tokenizer/tokenizer.h"
@@ -116,6 +118,26 @@ TEST(AwqQuantizer, ImpossibleConfigurationsAreClearErrors) {
     QuantConfig bad_method = small_awq();
     bad_method.method = "gptq";
     EXPECT_NE(message(bad_method).find("--method"), std::string::npos);
+    QuantConfig nothing_left = small_awq();
+    nothing_left.modules_to_not_convert = {"self_attn", "mlp"};
+    EXPECT_NE(message(nothing_left).find("no linear layer is left to quantize"), std::string::npos) << message(nothing_left);
+}
+
+// A model whose linears are already quantized has no float linear layers AWQ could work on.
+TEST(AwqQuantizer, AlreadyQuantizedModelIsAClearError) {
+    AWQ_REQUIRE_PYTHON();
+    auto lm = load_model(tiny_model("llama").string(), ModelOptions{});
+    QuantizeResult r = quantize_model(*lm->model, random_calibration(2, 16, lm->config.vocab_size, 7), small_awq());
+    const fs::path out = scratch_dir() / "already-quantized";
+    awq::remove_tree(out.string());
+    export_awq_checkpoint(*lm->model, r.linears, small_awq(), tiny_model("llama").string(), out.string());
+    auto q = load_model(out.string(), ModelOptions{});
+    try {
+        quantize_model(*q->model, random_calibration(2, 16, lm->config.vocab_size, 7), small_awq());
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("AWQ needs float weights"), std::string::npos) << e.what();
+    }
 }
 
 TEST(AwqQuantizer, CancellationStopsAtABlockBoundary) {
