@@ -1,4 +1,5 @@
 #include "tokenizer/tokenizer_json_loader.h"
+#include "tokenizer/sentencepiece_model_reader.h"
 
 #include <filesystem>
 #include <fstream>
@@ -412,6 +413,18 @@ std::unique_ptr<Tokenizer> Tokenizer::from_tokenizer_json(const std::string& pat
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_folder(const std::string& dir) {
     const std::string tj = (std::filesystem::path(dir) / "tokenizer.json").string();
+    const std::string sp = (std::filesystem::path(dir) / "tokenizer.model").string();
+    if (!std::filesystem::exists(tj) && std::filesystem::exists(sp)) {
+        // Only the SentencePiece model (older Llama 2 / Mistral folders): BOS/EOS flags from tokenizer_config.json.
+        GgufVocab v = read_sentencepiece_model(sp);
+        const std::string tc = (std::filesystem::path(dir) / "tokenizer_config.json").string();
+        if (std::filesystem::exists(tc)) {
+            nlohmann::json c = read_json_file(tc);
+            if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) v.add_bos = c["add_bos_token"].get<bool>();
+            if (c.contains("add_eos_token") && c["add_eos_token"].is_boolean()) v.add_eos = c["add_eos_token"].get<bool>();
+        }
+        return from_gguf_vocab(v, sp);
+    }
     TokenizerParts parts = tokenizer_parts_from_json(read_json_file(tj), tj);
     const std::string tc = (std::filesystem::path(dir) / "tokenizer_config.json").string();
     if (std::filesystem::exists(tc)) apply_tokenizer_config(parts, read_json_file(tc), tc);

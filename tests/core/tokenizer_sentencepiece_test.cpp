@@ -2,8 +2,11 @@
 // as a GGUF "llama" vocabulary, against HF tokenizers/transformers (and, in the golden script, sentencepiece).
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_vocab_reader.h"
+#include "tokenizer/sentencepiece_model_reader.h"
+#include <fstream>
 #include "tokenizer/pipeline_tokenizer.h"
 #include "tokenizer/tokenizer_json_export.h"
 #include "tokenizer/tokenizer_json_loader.h"
@@ -71,6 +74,45 @@ TEST(SentencePieceBpe, ExportedTokenizerJsonRoundTrips) {
     EXPECT_EQ(c["bos_token"], "<s>");
     EXPECT_EQ(c["unk_token"], "<unk>");
     EXPECT_TRUE(c["pad_token"].is_null());
+}
+
+
+// The SentencePiece model file itself (tokenizer.model, as Llama 2 / Mistral folders ship it) gives the
+// same vocabulary as its GGUF conversion and tokenizes to the same golden ids.
+TEST(SentencePieceBpe, TokenizerModelFileMatchesGgufVocabulary) {
+    const GgufVocab m = read_sentencepiece_model((spm_dir() / "spm_bpe.model").string());
+    const GgufVocab g = spm_vocab();
+    EXPECT_EQ(m.tokens, g.tokens);
+    EXPECT_EQ(m.scores, g.scores);
+    EXPECT_EQ(m.token_types, g.token_types);
+    EXPECT_EQ(m.bos_id, g.bos_id);
+    EXPECT_EQ(m.eos_id, g.eos_id);
+    EXPECT_EQ(m.unk_id, g.unk_id);
+    auto tok = Tokenizer::from_gguf_vocab(m, "spm_bpe.model");
+    expect_matches_golden(*tok, load_golden("spm_legacy_golden.json"));
+    // A folder with only tokenizer.model loads through it.
+    const auto dir = std::filesystem::temp_directory_path() / "awq-spm-only-folder";
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(spm_dir() / "spm_bpe.model", dir / "tokenizer.model",
+                               std::filesystem::copy_options::overwrite_existing);
+    expect_matches_golden(*Tokenizer::from_hf_folder(dir.string()), load_golden("spm_legacy_golden.json"));
+}
+
+TEST(SentencePieceBpe, TruncatedModelFileIsAClearError) {
+    const auto path = std::filesystem::temp_directory_path() / "awq-truncated.model";
+    {
+        std::ifstream in(spm_dir() / "spm_bpe.model", std::ios::binary);
+        std::string data((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(path, std::ios::binary).write(data.data(), (std::streamsize)data.size() / 2);
+    }
+    try {
+        read_sentencepiece_model(path.string());
+        FAIL() << "expected an error";
+    } catch (const awq::Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find(path.string()), std::string::npos) << m;
+        EXPECT_NE(m.find("malformed sentencepiece model"), std::string::npos) << m;
+    }
 }
 
 }  // namespace
