@@ -227,6 +227,7 @@ nlohmann::json quant_config_json(const QuantConfig& c) {
             {"clip_grid", c.clip_grid},
             {"clip_max_shrink", c.clip_max_shrink},
             {"clip_sample_tokens", c.clip_sample_tokens},
+            {"clip_precision", c.clip_precision},
             {"modules_to_not_convert", c.modules_to_not_convert},
             {"version", c.version}};
 }

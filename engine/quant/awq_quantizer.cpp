@@ -288,7 +288,7 @@ QuantizeResult quantize_model(LlamaModel& model, const at::Tensor& calib_ids, co
     res.stats.peak_host_bytes = peak_host_memory();
     res.evidence.summary = {{"method", cfg.method}, {"w_bit", cfg.w_bit}, {"group_size", cfg.group_size},
                             {"zero_point", cfg.zero_point}, {"search_scales", cfg.search_scales},
-                            {"search_clip", cfg.search_clip}, {"duo_scaling", cfg.duo_scaling}, {"n_grid", cfg.n_grid},
+                            {"search_clip", cfg.search_clip}, {"duo_scaling", cfg.duo_scaling}, {"n_grid", cfg.n_grid}, {"clip_precision", cfg.clip_precision},
                             {"calibration_samples", B}, {"calibration_seqlen", T}, {"seconds", res.stats.seconds},
                             {"scale_search_seconds", res.stats.scale_search_seconds},
                             {"clip_search_seconds", res.stats.clip_search_seconds},

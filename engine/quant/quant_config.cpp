@@ -29,6 +29,8 @@ void QuantConfig::validate() const {
         throw Error("--clip-max-shrink", "must be between 0 and 1 (exclusive), got " + num(clip_max_shrink));
     if (clip_sample_tokens <= 0)
         throw Error("--clip-sample-tokens", "must be positive, got " + std::to_string(clip_sample_tokens));
+    if (clip_precision != "float32" && clip_precision != "model")
+        throw Error("--clip-precision", "must be float32 or model, got '" + clip_precision + "'");
     for (const auto& m : modules_to_not_convert)
         if (m.empty()) throw Error("--modules-to-not-convert", "contains an empty name (it would match every layer)");
 }

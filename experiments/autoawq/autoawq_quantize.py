@@ -95,6 +95,54 @@ def pseudo_quantize_our_numerics(self, w: torch.Tensor):
     zeros = (-torch.round(mn / scales)).clamp(0, levels)
     w = ((torch.round(w / scales) + zeros).clamp(0, levels) - zeros) * scales
     return w.reshape(shape).to(dtype), scales.view(shape[0], -1).to(dtype), zeros.view(shape[0], -1).to(dtype)
+class Decisions:
+    """Our quantizer's decisions (its evidence file: chosen scales per scale group, chosen clip step per (row, group))
+    injected into AutoAWQ's pipeline in place of its own searches ("ourscales", "oursclip"). Which pipeline and which
+    decisions make the perplexity gap can then be told apart: AutoAWQ applying our decisions either reproduces our
+    perplexity (our decisions are worse) or its own (our application of them differs)."""
+
+    def __init__(self):
+        self.path, self.scales, self.clips, self.names = None, False, False, {}
+
+    def load(self, path):
+        from safetensors import safe_open
+        self.path = path
+        f = safe_open(path, "pt")
+        self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+
+    def configure(self, model, flags):
+        self.scales, self.clips = "ourscales" in flags, "oursclip" in flags
+        if (self.scales or self.clips) and self.path is None:
+            raise SystemExit("ourscales/oursclip need --decisions EVIDENCE")
+        # Parameters and modules keep their identity through AutoAWQ's .to()/.cpu() moves and in-place updates.
+        self.names = {id(m): n for n, m in model.model.named_modules()}
+        self.names.update({id(p): n[: -len(".weight")] for n, p in model.model.named_parameters()})
+
+    def install(self):
+        from awq.quantize.quantizer import AwqQuantizer
+        dec, best_scale, best_clip = self, AwqQuantizer._compute_best_scale, AwqQuantizer._compute_best_clip
+
+        def _compute_best_scale(q, x, w_mean, x_mean, module2inspect, linears2scale, fp16_output, kwargs={}):
+            if not dec.scales:
+                return best_scale(q, x, w_mean, x_mean, module2inspect, linears2scale, fp16_output, kwargs)
+            name = dec.names[id(linears2scale[0])]
+            return dec.tensors[name + ".scales"].to(torch.float16).cpu()
+
+        def _compute_best_clip(q, w, input_feat, n_grid=20, max_shrink=0.5, n_sample_token=512):
+            if not dec.clips:
+                return best_clip(q, w, input_feat, n_grid=n_grid, max_shrink=max_shrink, n_sample_token=n_sample_token)
+            step = dec.tensors[dec.names[id(w)] + ".clip_shrink"].to(w.device).long()  # [out, groups]
+            org = w.reshape(w.shape[0], -1, q.group_size).abs().amax(dim=-1)  # fp16, as AutoAWQ
+            best = org.clone()
+            for i in range(int(max_shrink * n_grid)):  # the same fp16 products AutoAWQ forms per grid point
+                best = torch.where(step == i, org * (1 - i / n_grid), best)
+            return best.unsqueeze(-1)
+
+        AwqQuantizer._compute_best_scale = _compute_best_scale
+        AwqQuantizer._compute_best_clip = _compute_best_clip
+
+
+DECISIONS = Decisions()
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 
 
@@ -125,7 +173,8 @@ def perplexity(model, tokenizer, path, seqlen, device):
 
 
 def quantize_one(args, texts, w_bit, group_size, flags=()):
-    """flags: "noclip" (apply_clip=False), "fake" (no GEMM packing even at 4 bits), "oursnum" (our rounding numerics)."""
+    """flags: "noclip" (apply_clip=False), "fake" (no GEMM packing even at 4 bits), "oursnum" (our rounding numerics),
+    "ourscales"/"oursclip" (our search decisions from --decisions instead of AutoAWQ's searches)."""
     from awq.quantize.quantizer import AwqQuantizer
     apply_clip = "noclip" not in flags
     device = args.device
@@ -143,6 +192,7 @@ def quantize_one(args, texts, w_bit, group_size, flags=()):
     model = AutoAWQForCausalLM.from_pretrained(args.model, torch_dtype=torch.float16, device_map=device)
     load_s = time.perf_counter() - t0
     warm_up(model, device)
+    DECISIONS.configure(model, flags)
 
     # The blocks AutoAWQ builds from these texts (outside the timed call), to show they match ours.
     blocks = get_calib_dataset(texts, tokenizer=tokenizer, n_samples=args.samples, max_seq_len=args.seqlen)
@@ -218,7 +268,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--calib-json", required=True, help="JSON list of texts (awqlab-cli quantize --dump-calibration)")
-    ap.add_argument("--configs", default="4:64,3:64", help="w_bit:group_size[:noclip][:fake][:oursnum],...")
+    ap.add_argument("--configs", default="4:64,3:64", help="w_bit:group_size[:noclip][:fake][:oursnum][:ourscales][:oursclip],...")
+    ap.add_argument("--decisions", default="", help="our evidence file, for the ourscales/oursclip flags")
     ap.add_argument("--trace", action="store_true", help="record every scale-search loss and clip choice")
     ap.add_argument("--samples", type=int, default=128)
     ap.add_argument("--seqlen", type=int, default=512)
@@ -243,6 +294,9 @@ def main():
     }
     if args.trace:
         TRACE.install()
+    if args.decisions:
+        DECISIONS.load(args.decisions)
+        DECISIONS.install()  # after TRACE: the trace then records the injected decisions
     for c in args.configs.split(","):
         parts = c.split(":")
         b, g, flags = int(parts[0]), int(parts[1]), tuple(parts[2:])

@@ -7,6 +7,7 @@
 #   2. bash experiments/autoawq/run_side_by_side.sh
 #        carry [".carry/b", ".whl/b"]              (writes $OUT/autoawq_side_by_side.{json,md} and $OUT/logs.tar.gz)
 #      or bash experiments/autoawq/run_side_by_side.sh diag   (decision traces of both, clip search on/off; diag_logs.tar.gz)
+#      or bash experiments/autoawq/run_side_by_side.sh inject     (AutoAWQ applying our decisions; ours with fp16 clip math)
 #      or bash experiments/autoawq/run_side_by_side.sh numerics   (AutoAWQ with our rounding numerics; numerics_logs.tar.gz)
 #      or bash experiments/autoawq/run_side_by_side.sh weights    (both w4 checkpoints tensor by tensor; weights_logs.tar.gz)
 #      or bash experiments/autoawq/run_side_by_side.sh precision  (export round trip; fp32 quantization/evaluation)
@@ -58,6 +59,23 @@ if [ "${1:-}" = diag ]; then
   echo "autoawq exit $?"; grep -E '^\{|Error' $L/autoawq.log | cut -c1-300
   for t in w3_g64 w3_g64_noclip w4_g64; do engine_ppl $t; done
   tar czf $OUT/diag_logs.tar.gz -C /tmp side_by_side
+  exit 0
+fi
+
+if [ "${1:-}" = inject ]; then
+  # Our decisions inside AutoAWQ's pipeline: AutoAWQ with our scales and/or our clip steps (from our evidence file)
+  # in place of its own searches. Also ours with AutoAWQ's fp16 clip-search arithmetic (--clip-precision model).
+  ours 3 1 --evidence $L/ours_w3_g64.evidence.safetensors
+  ours 3 m --clip-precision model
+  ours 4 m --clip-precision model
+  install_autoawq
+  PYTHONPATH=/tmp/site timeout 300 python3 -W ignore::DeprecationWarning experiments/autoawq/autoawq_quantize.py \
+    --model $M --calib-json $L/calib_w3_r1.json --configs 3:64,3:64:ourscales:oursclip,3:64:ourscales,3:64:oursclip \
+    --decisions $L/ours_w3_g64.evidence.safetensors --device cuda --out-root /tmp/aa --json $L/autoawq_inject.json \
+    > $L/autoawq.log 2>&1
+  echo "autoawq exit $?"; grep -E '^\{|Error' $L/autoawq.log | cut -c1-160
+  for t in w3_g64 w3_g64_ourscales_oursclip w3_g64_ourscales w3_g64_oursclip; do engine_ppl $t; done
+  tar czf $OUT/inject_logs.tar.gz -C /tmp side_by_side
   exit 0
 fi
 

@@ -9,6 +9,7 @@
 
 #include "engine_test_support.h"
 #include "model/model_loader.h"
+#include "quant/awq_clip_search.h"
 #include "quant/pseudo_quantize.h"
 #include "quant/scale_folding.h"
 
@@ -92,6 +93,66 @@ TEST(QuantizeMath, RejectsImpossibleSpecs) {
     EXPECT_THROW(pseudo_quantize(w, {4, 64, true}), Error);  // 64 does not divide 100
     EXPECT_THROW(pseudo_quantize(w, {9, 100, true}), Error);
     EXPECT_THROW(pseudo_quantize(w, {1, 100, true}), Error);
+}
+
+// The clip search against a brute force in float64: for every (row, group) the shrink step with the smallest
+// mean squared partial-sum error over the sampled tokens, quantizing with the float64 reference above.
+TEST(ClipSearch, PicksTheFloat64BestShrinkPerGroup) {
+    at::manual_seed(3);
+    const int64_t out = 24, in = 128, group = 32, G = in / group, tokens = 300;
+    at::Tensor w = at::randn({out, in}) * 0.05;
+    w.index_put_({5, 9}, 0.8);  // outliers make clipping pay off for their groups
+    w.index_put_({17, 70}, -0.6);
+    at::Tensor x = at::randn({1, tokens, in}) * (at::rand({in}) * 3 + 0.1);
+    QuantConfig cfg;
+    cfg.clip_sample_tokens = 100;  // stride 3: tokens 0, 3, 6, ...
+    const QuantSpec spec{3, group, true};
+    ClipResult r = search_clip(w, x, spec, cfg);
+
+    at::Tensor xs = x.view({tokens, in}).slice(0, 0, tokens, 3).to(at::kDouble);
+    at::Tensor wd = w.to(at::kDouble);
+    const int steps = (int)(cfg.clip_max_shrink * cfg.clip_grid);
+    int agree = 0, clipped = 0;
+    for (int64_t o = 0; o < out; ++o)
+        for (int64_t g = 0; g < G; ++g) {
+            at::Tensor wg = wd[o].narrow(0, g * group, group), xg = xs.narrow(1, g * group, group);
+            at::Tensor ref = at::mv(xg, wg);
+            const double mx = wg.abs().max().item<double>();
+            double best = INFINITY;
+            int best_i = 0;
+            for (int i = 0; i < steps; ++i) {
+                const double mv = mx * (1.0 - (double)i / cfg.clip_grid);
+                at::Tensor q = reference_dequant(wg.clamp(-mv, mv).view({1, group}), spec.bits, group, true).view({group});
+                const double err = (at::mv(xg, q) - ref).pow(2).mean().item<double>();
+                if (err < best) best = err, best_i = i;
+            }
+            agree += r.shrink[o][g].item<int>() == best_i;
+            clipped += best_i > 0;
+            EXPECT_NEAR(r.max_val[o][g].item<double>(), mx * (1.0 - (double)r.shrink[o][g].item<int>() / cfg.clip_grid), 1e-6 * mx);
+        }
+    // fp32 vs float64 arithmetic may flip a near tie; everything else must agree, and clipping must happen.
+    EXPECT_GE(agree, out * G - 2) << agree << " of " << out * G;
+    EXPECT_GT(clipped, out * G / 4);
+
+    // apply_clip clamps each group to +-max_val.
+    at::Tensor wc = w.clone();
+    apply_clip(wc, r.max_val, group);
+    at::Tensor lim = r.max_val.repeat_interleave(group, 1);
+    EXPECT_TRUE((wc.abs() <= lim + 1e-7).all().item<bool>());
+    EXPECT_TRUE(at::equal(wc, at::max(at::min(w, lim), -lim)));
+
+    // AutoAWQ's fp16 arithmetic ("model" precision) on fp16 weights: mostly the same steps, never a worse float64
+    // error by more than fp16 noise allows.
+    QuantConfig half = cfg;
+    half.clip_precision = "model";
+    ClipResult h = search_clip(w.to(at::kHalf), x.to(at::kHalf), spec, half);
+    ClipResult f = search_clip(w.to(at::kHalf), x.to(at::kHalf), spec, cfg);
+    const double same = (h.shrink == f.shrink).to(at::kDouble).mean().item<double>();
+    EXPECT_GT(same, 0.7);
+    EXPECT_EQ(h.max_val.sizes(), f.max_val.sizes());
+    QuantConfig bad = cfg;
+    bad.clip_precision = "fp8";
+    EXPECT_THROW(bad.validate(), Error);
 }
 
 // Folding scales into RMSNorms and preceding linears must not change the float model's output.
