@@ -39,7 +39,7 @@ void add_quantize_command(CLI::App& app, Context& ctx) {
     cmd->add_flag("--no-duo-scaling", o->no_duo, "scales from activations only (s = x_mean^r)");
     cmd->add_option("--n-grid", o->q.n_grid, "scale search grid points")->capture_default_str();
     cmd->add_option("--clip-precision", o->q.clip_precision,
-                    "clip search error arithmetic: float32, or model (the model dtype, as AutoAWQ)")->capture_default_str();
+                    "clip search error arithmetic: model (the model dtype, as AutoAWQ) or float32")->capture_default_str();
     cmd->add_option("--modules-to-not-convert", o->q.modules_to_not_convert, "keep linears whose name contains this in float");
     cmd->add_option("--version", o->q.version, "export layout: gemm, gemv or fast")->capture_default_str();
     cmd->add_option("--calib", o->calib.path, "calibration text (.txt: one text per line; .jsonl: a \"text\" field)")->required();

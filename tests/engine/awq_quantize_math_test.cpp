@@ -105,6 +105,7 @@ TEST(ClipSearch, PicksTheFloat64BestShrinkPerGroup) {
     w.index_put_({17, 70}, -0.6);
     at::Tensor x = at::randn({1, tokens, in}) * (at::rand({in}) * 3 + 0.1);
     QuantConfig cfg;
+    cfg.clip_precision = "float32";
     cfg.clip_sample_tokens = 100;  // stride 3: tokens 0, 3, 6, ...
     const QuantSpec spec{3, group, true};
     ClipResult r = search_clip(w, x, spec, cfg);
