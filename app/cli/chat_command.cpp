@@ -41,13 +41,14 @@ void add_chat_command(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("chat", "Chat with the model using its own chat template "
                                            "(interactive on a terminal: /reset, /quit; or --message for scripted turns)");
     add_run_options(cmd, o->run);
+    add_kernel_option(cmd, o->run);
     add_generation_options(cmd, o->gen);
     cmd->add_option("--system", o->system, "system prompt");
     cmd->add_option("--message,-m", o->messages, "user message(s) to answer in turn, without reading stdin");
     cmd->add_flag("--stats", o->stats, "print speed after each answer");
     cmd->callback([o, &ctx] {
         Progress progress = stderr_progress(ctx);
-        auto lm = load_model(o->run.model, o->run.model_options(), progress);
+        auto lm = load_model(o->run.model, o->run.model_options(), progress, o->run.load_options());
         if (!lm->chat_template) throw Error(o->run.model, "the model has no chat template");
         GenerationConfig cfg = o->gen.cfg;
         if (!o->gen.ignore_eos) cfg.eos_ids = lm->eos_ids;

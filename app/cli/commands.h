@@ -7,6 +7,7 @@
 
 #include "core/progress.h"
 #include "model/llama_model.h"
+#include "model/model_loader.h"
 
 namespace awq::cli {
 
@@ -21,9 +22,13 @@ struct RunOptions {
     std::string device = "cpu";
     std::string dtype;  // default: float32 on the CPU, bfloat16 on CUDA
     bool offload = false;
+    std::string kernel;  // --kernel (commands that add it): "" = the checkpoint's own layout
     ModelOptions model_options() const;
+    LoadOptions load_options() const;
 };
 void add_run_options(CLI::App* cmd, RunOptions& o);
+// --kernel gemm|gemv|fast|dense for commands that run a 4-bit (AWQ) model.
+void add_kernel_option(CLI::App* cmd, RunOptions& o);
 
 // Progress that prints "phase done/total" on stderr (one updating line) and honours Ctrl-C.
 Progress stderr_progress(const Context& ctx, bool quiet = false);

@@ -30,6 +30,7 @@ void add_generate_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("generate", "Continue a prompt (streamed to stdout)");
     add_run_options(cmd, o->run);
+    add_kernel_option(cmd, o->run);
     add_generation_options(cmd, o->gen);
     auto* p = cmd->add_option("--prompt,-p", o->prompt, "prompt text");
     auto* pf = cmd->add_option("--prompt-file", o->prompt_file, "read the prompt from a file");
@@ -41,7 +42,7 @@ void add_generate_command(CLI::App& app, Context& ctx) {
         std::string prompt = o->prompt_file.empty() ? o->prompt : read_text_file(o->prompt_file);
         if (prompt.empty()) throw Error("--prompt", "empty prompt: give some text with --prompt or --prompt-file");
         Progress progress = stderr_progress(ctx, o->quiet);
-        auto lm = load_model(o->run.model, o->run.model_options(), progress);
+        auto lm = load_model(o->run.model, o->run.model_options(), progress, o->run.load_options());
         std::vector<int32_t> ids;
         if (o->chat) {
             if (!lm->chat_template) throw Error(o->run.model, "the model has no chat template; drop --chat");
@@ -63,7 +64,8 @@ void add_generate_command(CLI::App& app, Context& ctx) {
             nlohmann::json j = {{"prompt_ids", ids}, {"tokens", r.tokens}, {"text", r.text}, {"stop_reason", r.stop_reason},
                                 {"prompt_tokens", r.stats.prompt_tokens}, {"new_tokens", r.stats.new_tokens},
                                 {"prefill_tokens_per_s", r.stats.prefill_tokens_per_s()},
-                                {"decode_tokens_per_s", r.stats.decode_tokens_per_s()}};
+                                {"decode_tokens_per_s", r.stats.decode_tokens_per_s()},
+                                {"kernel", lm->kernel.empty() ? nlohmann::json() : nlohmann::json(lm->kernel)}};
             std::ofstream(o->json_out) << j.dump(2) << "\n";
         }
     });

@@ -13,6 +13,20 @@ ModelOptions RunOptions::model_options() const {
     return m;
 }
 
+LoadOptions RunOptions::load_options() const {
+    LoadOptions l;
+    l.kernel = kernel;
+    return l;
+}
+
+void add_kernel_option(CLI::App* cmd, RunOptions& o) {
+    cmd->add_option("--kernel", o.kernel,
+                    "AWQ (4-bit) models: W4A16 kernel/layout to run on CUDA: gemm, gemv (AutoAWQ layouts), fast (ours, "
+                    "repacked at load) or dense (dequantize once); default: the checkpoint's layout. On the CPU every "
+                    "choice computes the same dense result")
+        ->check(CLI::IsMember({"gemm", "gemv", "fast", "dense"}));
+}
+
 void add_run_options(CLI::App* cmd, RunOptions& o) {
     cmd->add_option("model", o.model, "Hugging Face model folder or .gguf file")->required();
     cmd->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();

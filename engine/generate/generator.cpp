@@ -7,6 +7,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/error.h"
+#include "generate/cuda_graph_decoder.h"
 #include "model/llama_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -44,6 +45,44 @@ void check_prompt(const LlamaModel& model, const std::vector<int32_t>& prompt) {
             throw Error("prompt", "token id " + std::to_string(id) + " outside the vocabulary (size " + std::to_string(V) + ")");
 }
 
+// The decode steps of one generation: replayed from a CUDA graph when asked for and possible, eager otherwise.
+class DecodeSteps {
+public:
+    DecodeSteps(LlamaModel& model, const GenerationConfig& cfg) : model_(model) {
+        if (cfg.cuda_graph && cfg.max_new_tokens > 1) {
+            if (CudaGraphDecoder::supported(model)) want_graph_ = true;
+            else if (model.device().is_cuda()) fallback_ = model.offload() ? "the model is offloaded (weights move per block)" : "this build has no CUDA support";
+        }
+    }
+    // Cache for `tokens` tokens (padded when a graph will attend over its whole capacity).
+    KVCache make_cache(int64_t batch, int64_t tokens) const {
+        return model_.make_cache(batch, want_graph_ ? CudaGraphDecoder::padded_capacity(tokens) : tokens);
+    }
+    // After the prefill: capture the step (its time is reported apart from prefill and decode).
+    void prepare(KVCache& cache, GenerationStats& stats) {
+        cache_ = &cache;
+        if (want_graph_) {
+            auto t0 = Clock::now();
+            try {
+                graph_ = std::make_unique<CudaGraphDecoder>(model_, cache);
+            } catch (const Error& e) {
+                fallback_ = e.what();
+            }
+            stats.graph_setup_seconds = seconds_since(t0);
+        }
+        stats.cuda_graph = graph_ != nullptr;
+        stats.graph_fallback = fallback_;
+    }
+    at::Tensor step(const at::Tensor& ids) { return graph_ ? graph_->step(ids) : model_.forward(ids, cache_, true); }
+
+private:
+    LlamaModel& model_;
+    KVCache* cache_ = nullptr;
+    bool want_graph_ = false;
+    std::string fallback_;
+    std::unique_ptr<CudaGraphDecoder> graph_;
+};
+
 }  // namespace
 
 std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vector<std::vector<int32_t>>& prompts,
@@ -57,7 +96,10 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
     if (cfg.max_new_tokens < 1) throw Error("--max-new-tokens", "must be >= 1");
     const int64_t B = (int64_t)prompts.size(), T = (int64_t)prompts[0].size();
     c10::InferenceMode no_grad;
-    KVCache cache = model.make_cache(B, T + cfg.max_new_tokens);
+    DecodeSteps decoder(model, cfg);
+    KVCache cache = decoder.make_cache(B, T + cfg.max_new_tokens);
+    GenerationStats local_stats;
+    if (!stats) stats = &local_stats;
     std::vector<Sampler> samplers;
     for (int64_t b = 0; b < B; ++b) {
         SamplingConfig sc = cfg.sampling;
@@ -69,10 +111,9 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
 
     auto t0 = Clock::now();
     auto rows = rows_of(model.forward(ids_tensor(prompts), &cache, /*last_only=*/true));
-    if (stats) {
-        stats->prompt_tokens = B * T;
-        stats->prefill_seconds = seconds_since(t0);
-    }
+    stats->prompt_tokens = B * T;
+    stats->prefill_seconds = seconds_since(t0);
+    decoder.prepare(cache, *stats);
     auto t1 = Clock::now();
     int64_t decode_steps = 0;
     for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
@@ -91,16 +132,14 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
         }
         progress.report("generating", step + 1, cfg.max_new_tokens);
         if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }) || step + 1 == cfg.max_new_tokens) break;
-        rows = rows_of(model.forward(ids_tensor(next), &cache, true));
+        rows = rows_of(decoder.step(ids_tensor(next)));
         ++decode_steps;
     }
-    if (stats) {
-        stats->decode_seconds = seconds_since(t1);
-        stats->batch = B;
-        stats->decode_steps = decode_steps;
-        stats->new_tokens = 0;
-        for (auto& o : out) stats->new_tokens += (int64_t)o.size();
-    }
+    stats->decode_seconds = seconds_since(t1);
+    stats->batch = B;
+    stats->decode_steps = decode_steps;
+    stats->new_tokens = 0;
+    for (auto& o : out) stats->new_tokens += (int64_t)o.size();
     return out;
 }
 
@@ -130,7 +169,8 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
     GenerationResult res;
     res.stop_reason = "length";
     const int64_t T = (int64_t)prompt.size();
-    KVCache cache = model.make_cache(1, T + cfg.max_new_tokens);
+    DecodeSteps decoder(model, cfg);
+    KVCache cache = decoder.make_cache(1, T + cfg.max_new_tokens);
     Sampler sampler(cfg.sampling);
     std::vector<int32_t> history = prompt;
     StreamDecoder stream(tok, /*skip_special=*/true);
@@ -141,6 +181,7 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
     std::vector<float> row = rows_of(model.forward(ids_tensor({prompt}), &cache, true))[0];
     res.stats.prompt_tokens = T;
     res.stats.prefill_seconds = seconds_since(t0);
+    decoder.prepare(cache, res.stats);
     auto t1 = Clock::now();
     for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
         if (progress.cancelled()) {
@@ -173,7 +214,7 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
             break;
         }
         if (step + 1 == cfg.max_new_tokens) break;
-        row = rows_of(model.forward(ids_tensor({{id}}), &cache, true))[0];
+        row = rows_of(decoder.step(ids_tensor({{id}})))[0];
         ++res.stats.decode_steps;
     }
     if (res.stop_reason != "stop_string") {

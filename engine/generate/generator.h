@@ -19,6 +19,9 @@ struct GenerationConfig {
     SamplingConfig sampling;
     std::vector<int32_t> eos_ids;          // generation stops when one is produced (not included in text)
     std::vector<std::string> stop_strings;  // generation stops when the text contains one (text cut before it)
+    // Replay decode steps from a captured CUDA graph (CudaGraphDecoder) when the model runs on CUDA without
+    // offload; elsewhere, or when capture fails, the eager path runs (GenerationStats says which and why).
+    bool cuda_graph = true;
 };
 
 struct GenerationStats {
@@ -28,6 +31,9 @@ struct GenerationStats {
     int64_t decode_steps = 0;  // forward passes after the prefill (each yields `batch` tokens)
     double prefill_seconds = 0;  // prompt forward + first token
     double decode_seconds = 0;   // the decode_steps forward passes
+    bool cuda_graph = false;          // decode steps were replayed from a CUDA graph
+    double graph_setup_seconds = 0;   // warm-up + capture (after the prefill, outside both timings)
+    std::string graph_fallback;       // why a requested CUDA graph was not used (empty when used or not asked)
     double prefill_tokens_per_s() const { return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0; }
     double decode_tokens_per_s() const { return decode_seconds > 0 ? batch * decode_steps / decode_seconds : 0; }
 };

@@ -48,7 +48,12 @@ at::Tensor DecoderBlock::attention(const at::Tensor& x, const AttentionContext& 
     q = apply_rope(q, ctx.cos, ctx.sin);
     k = apply_rope(k, ctx.cos, ctx.sin);
 
-    if (ctx.k_cache) {
+    if (ctx.k_cache && ctx.position.defined()) {
+        ctx.k_cache->index_copy_(2, ctx.position, k);
+        ctx.v_cache->index_copy_(2, ctx.position, v);
+        k = *ctx.k_cache;
+        v = *ctx.v_cache;
+    } else if (ctx.k_cache) {
         ctx.k_cache->narrow(2, ctx.past, T).copy_(k);
         ctx.v_cache->narrow(2, ctx.past, T).copy_(v);
         k = ctx.k_cache->narrow(2, 0, ctx.past + T);

@@ -28,6 +28,10 @@ struct AttentionContext {
     at::Tensor* k_cache = nullptr;  // [B, n_kv, capacity, hd] or null
     at::Tensor* v_cache = nullptr;
     int64_t past = 0;         // tokens already in the cache
+    // Defined: a static-shape decode step (what a CUDA graph captures; T == 1), int64 [1] on the device holding
+    // the cache slot of the new token. K/V are written there on the device and the whole cache capacity is
+    // attended under `mask` ([1, capacity], true up to the position), so no shape depends on the position.
+    at::Tensor position;
 };
 
 class DecoderBlock {

@@ -142,6 +142,30 @@ at::Tensor LlamaModel::forward(const at::Tensor& ids, KVCache* cache, bool last_
     return logits(final_norm(h));
 }
 
+std::pair<at::Tensor, at::Tensor> LlamaModel::rope_tables(int64_t length) const { return rope_.tables(0, length, dtype_); }
+
+at::Tensor LlamaModel::decode_step_static(const at::Tensor& ids, const at::Tensor& position, KVCache& cache,
+                                          const at::Tensor& cos_table, const at::Tensor& sin_table) {
+    if (offload_) throw Error("decode", "static-shape decode needs the weights on the compute device (no offload)");
+    if (ids.dim() != 2 || ids.size(1) != 1) throw Error("decode", "static-shape decode takes token ids [batch, 1]");
+    if (cache.k.size() != blocks_.size() || cache.k.empty() || cache.k[0].size(0) != ids.size(0))
+        throw Error("decode", "KV cache does not match the model or the batch");
+    if (cos_table.size(0) != cache.capacity) throw Error("decode", "rotary tables do not cover the cache capacity");
+    // Only device-side ops below (no host reads of `position`), so the step can be captured and replayed.
+    at::Tensor h = embed(ids);
+    AttentionContext ctx;
+    ctx.cos = cos_table.index_select(0, position);
+    ctx.sin = sin_table.index_select(0, position);
+    ctx.position = position;
+    ctx.mask = at::arange(cache.capacity, position.options()).unsqueeze(0) <= position;
+    for (int64_t i = 0; i < num_blocks(); ++i) {
+        ctx.k_cache = &cache.k[i];
+        ctx.v_cache = &cache.v[i];
+        h = blocks_[i]->forward(h, ctx);
+    }
+    return logits(final_norm(h));
+}
+
 KVCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {
     KVCache c;
     c.capacity = capacity;

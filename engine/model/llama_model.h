@@ -66,6 +66,16 @@ public:
     at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr, bool last_only = false);
     KVCache make_cache(int64_t batch, int64_t capacity) const;
 
+    // Static-shape decode (what a CUDA graph captures): every tensor's shape is fixed by the batch and the
+    // cache capacity, and the position lives on the device. ids [B, 1] int64 and `position` int64 [1] (the
+    // cache slot of the new tokens, i.e. cache.length) on the compute device; cos/sin from rope_tables(capacity).
+    // Writes K/V at `position`, attends over the whole capacity under a mask made on the device, returns logits
+    // [B, 1, V]. Leaves cache.length alone (the caller owns the host-side count). Not with offload.
+    at::Tensor decode_step_static(const at::Tensor& ids, const at::Tensor& position, KVCache& cache,
+                                  const at::Tensor& cos_table, const at::Tensor& sin_table);
+    // Rotary tables [length, head_dim] for positions 0 .. length-1, row p equal to context(p, 1)'s.
+    std::pair<at::Tensor, at::Tensor> rope_tables(int64_t length) const;
+
     int64_t weight_bytes() const;
 
 private:

@@ -16,7 +16,9 @@
 #include "io/gguf_reader.h"
 #include "io/gguf_vocab_reader.h"
 #include "io/llama_weight_layout.h"
+#include "quant/awq_cuda_kernels.h"
 #include "quant/awq_import.h"
+#include "quant/awq_linear.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -80,15 +82,38 @@ std::string chat_template_source(const fs::path& dir, const nlohmann::json& tok_
     return "";
 }
 
+const char* kNotAwq = "not an AWQ checkpoint; quantize it first with awqlab-cli quantize (--kernel applies to 4-bit models)";
+
+// What the AWQ linears of a loaded model run (LoadedModel::awq_layout, kernel).
+void describe_awq_linears(LoadedModel& lm, bool kernels_installed) {
+    int64_t total = 0, dense = 0;
+    std::string layout;
+    LlamaModel& m = *lm.model;
+    for (int64_t i = 0; i < m.num_blocks(); ++i)
+        for (int s = 0; s < kNumLinearSlots; ++s) {
+            const auto* a = dynamic_cast<const AwqLinear*>(&m.block(i).linear((LinearSlot)s));
+            if (!a) continue;
+            ++total;
+            if (layout.empty()) layout = awq_layout_name(a->layout());
+            if (!kernels_installed || !a->kernel_enabled()) ++dense;
+        }
+    lm.awq_layout = layout;
+    if (total == 0 || dense == total) lm.kernel = "dense";
+    else if (dense == 0) lm.kernel = layout;
+    else lm.kernel = layout + " (" + std::to_string(dense) + " of " + std::to_string(total) + " linears dense)";
+}
+
 void add_unique(std::vector<int32_t>& v, int64_t id) {
     if (id >= 0 && std::find(v.begin(), v.end(), (int32_t)id) == v.end()) v.push_back((int32_t)id);
 }
 
-std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions& opt, const Progress& progress) {
+std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions& opt, const LoadOptions& load,
+                                     const Progress& progress) {
     auto lm = std::make_unique<LoadedModel>();
     lm->path = path;
     lm->format = "hf";
     CheckpointFolder folder(path);
+    if (!load.kernel.empty() && !folder.is_awq()) throw Error(path, kNotAwq);
     validate_llama_weights(folder);  // for AWQ folders: the packed tensors of the declared version, too
     lm->config = folder.config();
     lm->tokenizer = Tokenizer::from_hf_folder(path);
@@ -110,9 +135,20 @@ std::unique_ptr<LoadedModel> load_hf(const std::string& path, const ModelOptions
         const TensorView* v = folder.find(name);
         return v ? tensor_from_view(*v) : at::Tensor();
     };
-    // AutoAWQ folders: quantized linears stay packed (AwqLinear); everything else loads as usual.
-    const LinearFactory linears = folder.is_awq() ? awq_linear_factory(folder) : LinearFactory();
+    // AutoAWQ folders: quantized linears stay packed (AwqLinear, in the chosen layout); everything else loads
+    // as usual. On CUDA they run the W4A16 kernels unless --kernel dense.
+    LinearFactory linears;
+    bool kernels = false;
+    if (folder.is_awq()) {
+        AwqKernelChoice choice;
+        choice.kernel = load.kernel;
+        choice.compute_device = parse_compute_device(opt.device);
+        linears = awq_linear_factory(folder, choice);
+        kernels = choice.compute_device.is_cuda() && load.kernel != "dense" && cuda_kernels_available();
+        if (kernels) install_cuda_kernels();
+    }
     lm->model = std::make_unique<LlamaModel>(lm->config, src, opt, progress, linears);
+    if (folder.is_awq()) describe_awq_linears(*lm, kernels);
     return lm;
 }
 
@@ -154,12 +190,24 @@ ModelConfig read_model_config(const std::string& path) {
     return model_config_from_gguf(GgufReader(path));
 }
 
-std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress) {
+std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress,
+                                        const LoadOptions& load) {
     // Reject impossible options before touching (possibly large) files.
-    parse_compute_device(options.device);
-    parse_compute_dtype(options.dtype);
+    const at::Device device = parse_compute_device(options.device);
+    const at::ScalarType dtype = parse_compute_dtype(options.dtype);
+    const std::string& k = load.kernel;
+    if (!k.empty() && k != "gemm" && k != "gemv" && k != "fast" && k != "dense")
+        throw Error("--kernel", "must be gemm, gemv, fast or dense, got '" + k + "'");
+    if (device.is_cuda() && (k == "gemm" || k == "gemv" || k == "fast")) {
+        if (!cuda_kernels_available())
+            throw Error("--kernel", "this build has no CUDA W4A16 kernels (configured without AWQ_CUDA); use --kernel dense");
+        if (dtype != at::kHalf && dtype != at::kBFloat16)
+            throw Error("--kernel", "the W4A16 kernels compute in float16 or bfloat16, not " + compute_dtype_name(dtype) +
+                                        "; pass --dtype float16 or bfloat16, or use --kernel dense");
+    }
     if (!fs::exists(path)) throw Error(path, "no such file or folder");
-    if (fs::is_directory(path)) return load_hf(path, options, progress);
+    if (fs::is_directory(path)) return load_hf(path, options, load, progress);
+    if (!k.empty()) throw Error(path, kNotAwq);
     return load_gguf(path, options, progress);
 }
 

@@ -34,14 +34,19 @@ at::Tensor read_tensor(const TensorView& v) {
 
 }  // namespace
 
-LinearFactory awq_linear_factory(const CheckpointFolder& folder) {
+LinearFactory awq_linear_factory(const CheckpointFolder& folder, const AwqKernelChoice& choice) {
     if (!folder.awq()) throw Error(folder.config_path(), "not an AWQ checkpoint (no quantization_config)");
     const AwqQuantConfig awq = *folder.awq();
     if (awq.version != "gemm" && awq.version != "gemv")
         throw Error(folder.config_path(), "AWQ version '" + awq.version + "' is not supported (gemm and gemv are)");
     const AwqLayout layout = parse_awq_layout(awq.version, folder.config_path());
+    const bool repack = choice.kernel == "gemm" || choice.kernel == "gemv" || choice.kernel == "fast";
+    if (!choice.kernel.empty() && !repack && choice.kernel != "dense")
+        throw Error("--kernel", "must be gemm, gemv, fast or dense, got '" + choice.kernel + "'");
+    const AwqLayout target = repack ? parse_awq_layout(choice.kernel, "--kernel") : layout;
     const CheckpointFolder* f = &folder;
-    return [f, awq, layout](const std::string& name, at::Device device, at::ScalarType dtype) -> std::unique_ptr<Linear> {
+    return [f, awq, layout, target, choice, repack](const std::string& name, at::Device device,
+                                                    at::ScalarType dtype) -> std::unique_ptr<Linear> {
         if (awq.keeps_float(name)) return nullptr;
         const TensorView& qw = f->tensor(name + ".qweight");
         const TensorView& qz = f->tensor(name + ".qzeros");
@@ -54,9 +59,20 @@ LinearFactory awq_linear_factory(const CheckpointFolder& folder) {
         const int64_t in = layout == AwqLayout::Gemm ? qw.shape[0] : qw.shape[1] * pack;
         PackedW4 p = packed_w4_from_tensors(layout, out, in, awq.group_size_for(in), read_tensor(qw), read_tensor(qz),
                                             read_tensor(sc), where);
+        if (target != layout) p = pack_w4(unpack_w4(p, where), target, where);
         at::Tensor bias;
         if (const TensorView* b = f->find(name + ".bias")) bias = read_tensor(*b);
-        return std::make_unique<AwqLinear>(std::move(p), awq.zero_point, bias, dtype, device, name);
+        auto lin = std::make_unique<AwqLinear>(std::move(p), awq.zero_point, bias, dtype, device, name);
+        if (choice.kernel == "dense") {
+            lin->set_kernel_enabled(false);
+        } else if (choice.compute_device.is_cuda()) {
+            if (const std::string why = lin->kernel_problem(); !why.empty()) {
+                // Asked for by name: refuse rather than silently run something else.
+                if (repack) throw Error(where, why + " (--kernel " + choice.kernel + "; --kernel dense runs any layer)");
+                lin->set_kernel_enabled(false);
+            }
+        }
+        return lin;
     };
 }
 

@@ -59,8 +59,22 @@ void AwqLinear::drop_dense_cache() {
     dense_ = at::Tensor();
 }
 
+std::string AwqLinear::kernel_problem() const {
+    const int64_t n = packed_.out_features, k = packed_.in_features, g = packed_.group_size;
+    if (dtype_ != at::kHalf && dtype_ != at::kBFloat16)
+        return std::string("the W4A16 kernels need a float16 or bfloat16 compute dtype, not ") + c10::toString(dtype_);
+    if (n % 64 != 0 || k % 64 != 0)
+        return "the W4A16 kernels need out_features and in_features that are multiples of 64 (got " +
+               std::to_string(n) + " x " + std::to_string(k) + ")";
+    if (g <= 0 || k % g != 0 || !(g == 32 || g % 64 == 0))
+        return "the W4A16 kernels need a group size of 32 or a multiple of 64 dividing in_features, not " + std::to_string(g);
+    if (packed_.layout == AwqLayout::Fast && (g & (g - 1)) != 0)
+        return "the fast kernels need a power-of-two group size, not " + std::to_string(g) + " (use gemm or gemv)";
+    return "";
+}
+
 at::Tensor AwqLinear::forward(const at::Tensor& x) const {
-    if (x.is_cuda())
+    if (x.is_cuda() && kernel_enabled_)
         if (CudaForward f = cuda_forward()) return f(*this, x);
     at::Tensor w = dense_weight();
     return bias_.defined() ? at::linear(x, w, bias_) : at::linear(x, w);

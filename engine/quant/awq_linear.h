@@ -2,8 +2,9 @@
 // A linear layer whose weight is stored 4-bit packed (AutoAWQ gemm/gemv or our fast layout): what a quantized
 // model holds in memory after quantization or after importing an AutoAWQ checkpoint.
 //
-// Forward: through the CUDA W4A16 kernel when one is registered (set_cuda_forward) and the input is on a
-// CUDA device; otherwise the weight is dequantized once on the CPU into the compute dtype, cached, and used
+// Forward: through the CUDA W4A16 kernel when one is registered (set_cuda_forward, done by
+// install_cuda_kernels() in quant/awq_cuda_kernels.h), the layer allows it (kernel_enabled) and the input is on
+// a CUDA device; otherwise the weight is dequantized once on the CPU into the compute dtype, cached, and used
 // with at::linear. The cached dense weight is exactly QuantizedWeight::dequantize(dtype) of the same
 // integers, so a model made of AwqLinear computes bit for bit what the fake-quantized model computes.
 #include <cstdint>
@@ -54,6 +55,15 @@ public:
     // Frees the dense cache (it is rebuilt on the next dense use).
     void drop_dense_cache();
 
+    // Whether forward() may hand CUDA inputs to the registered kernel (default true). False keeps this layer on
+    // the dense fallback whatever is registered (--kernel dense, or a shape the kernels cannot run).
+    void set_kernel_enabled(bool enabled) { kernel_enabled_ = enabled; }
+    bool kernel_enabled() const { return kernel_enabled_; }
+    // Why the CUDA W4A16 kernels (kernels/cuda/w4a16.h) cannot run this layer, or "" when they can: they need
+    // out/in features multiples of 64, a group of 32 or a multiple of 64 (a power of two for the fast layout)
+    // and a float16 or bfloat16 compute dtype (they are W4A16).
+    std::string kernel_problem() const;
+
 private:
     PackedW4 packed_;
     bool zero_point_ = true;
@@ -61,6 +71,7 @@ private:
     at::ScalarType dtype_;
     at::Device device_;
     std::string name_;
+    bool kernel_enabled_ = true;
     mutable std::mutex cache_mutex_;
     mutable at::Tensor dense_;  // [out, in] in dtype_ on device_, or undefined until first use
 };

@@ -157,9 +157,10 @@ PackedW4 pack_w4(const W4Canonical& c, AwqLayout layout, const std::string& wher
         }
         case AwqLayout::Fast: {
             const W4Fast f = named(where, [&] { return pack_fast(c); });
-            p.qweight = from_vector(f.qweight, {n / 16, k / 64, 32, 4}, at::kInt);
-            p.scales = from_vector(f.scales, {n / 16, ng, 8}, at::kInt);
-            if (f.has_zeros) p.qzeros = from_vector(f.zeros, {n / 16, ng, 8}, at::kByte);
+            // Unit-major (w4_layouts.h): ceil(k / 128) units of 128 k; a half-filled last unit is zero padding.
+            p.qweight = from_vector(f.qweight, {(k + 127) / 128, n / 16, 2, 32, 4}, at::kInt);
+            p.scales = from_vector(f.scales, {ng, n / 16, 8}, at::kInt);
+            if (f.has_zeros) p.qzeros = from_vector(f.zeros, {ng, n / 16, 8}, at::kByte);
             break;
         }
     }

@@ -22,8 +22,9 @@ const char* awq_layout_name(AwqLayout layout);
 // The packed tensors of one 4-bit linear W [out, in], on the CPU or a device:
 //   gemm: qweight int32 [in, out/8], qzeros int32 [in/group, out/8], scales fp16 [in/group, out]  (AutoAWQ files)
 //   gemv: qweight int32 [out, in/8], qzeros int32 [out, zw],          scales fp16 [out, zw*8]     (AutoAWQ files)
-//   fast: qweight int32 [out/16, in/64, 32, 4], scales int32 [out/16, in/group, 8] (two fp16 per word),
-//         qzeros uint8 [out/16, in/group, 8], undefined when every zero is 8 (the kernel then uses 8).
+//   fast: qweight int32 [ceil(in/128), out/16, 2, 32, 4] (unit-major; zero padding when in % 128 == 64),
+//         scales int32 [in/group, out/16, 8] (two fp16 per word), qzeros uint8 [in/group, out/16, 8],
+//         undefined when every zero is 8 (the kernel then uses 8).
 // Int32 tensors carry the uint32 words of w4_layouts.h bit for bit.
 struct PackedW4 {
     AwqLayout layout = AwqLayout::Gemm;

@@ -27,6 +27,19 @@ expect_error "unsupported dtype" "$CLI" convert "$TMP/bad.gguf" "$TMP/out" --dty
 expect_error "--seqlen" "$CLI" ppl "$TMP/arch" --data /dev/null --seqlen abc
 expect_error "empty prompt" "$CLI" generate "$TMP/arch" --prompt ""
 expect_error "--device" "$CLI" generate "$TMP/arch" --prompt hi --device tpu
+# --kernel: only the listed kernels, and only for AWQ (4-bit) checkpoints; the error names the model.
+expect_error "--kernel" "$CLI" ppl "$TMP/arch" --data /dev/null --kernel marlin
+expect_error "$TMP/bad.gguf: not an AWQ checkpoint; quantize it first with awqlab-cli quantize" \
+  "$CLI" generate "$TMP/bad.gguf" --prompt hi --kernel gemm
+mkdir -p "$TMP/float" && cat > "$TMP/float/config.json" <<'JSON'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 32, "hidden_size": 64,
+ "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4,
+ "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "torch_dtype": "float16"}
+JSON
+printf '\x02\x00\x00\x00\x00\x00\x00\x00{}' > "$TMP/float/model.safetensors"
+expect_error "$TMP/float: not an AWQ checkpoint; quantize it first with awqlab-cli quantize" \
+  "$CLI" ppl "$TMP/float" --data /dev/null --kernel fast
+expect_error "$TMP/float: not an AWQ checkpoint" "$CLI" chat "$TMP/float" -m hi --kernel dense
 [ -d "$TMP/out" ] && { echo "FAIL: convert left $TMP/out behind"; fails=$((fails+1)); }
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

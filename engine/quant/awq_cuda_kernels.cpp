@@ -1,0 +1,138 @@
+#include "quant/awq_cuda_kernels.h"
+
+#include "quant/awq_linear.h"
+
+#ifdef AWQ_HAVE_CUDA
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "core/error.h"
+#include "cuda/w4a16.h"
+#endif
+
+namespace awq {
+
+#ifdef AWQ_HAVE_CUDA
+namespace {
+
+awq_w4_layout kernel_layout(AwqLayout l) {
+    switch (l) {
+        case AwqLayout::Gemm: return AWQ_W4_GEMM;
+        case AwqLayout::Gemv: return AWQ_W4_GEMV;
+        case AwqLayout::Fast: return AWQ_W4_FAST;
+    }
+    return AWQ_W4_GEMM;
+}
+
+struct DeviceWorkspace {
+    at::Tensor buffer;                 // uint8, zero-filled when made (the kernels return their counters to zero)
+    std::vector<at::Tensor> retired;  // outgrown buffers: graphs captured before the growth still use them
+};
+
+// The workspace of device `dev`, at least `need` bytes. Growing allocates and zero-fills on `stream`, which a
+// stream being captured into a CUDA graph must not do (the allocation and memset would become part of the graph,
+// and the pointer baked into earlier graphs would change), hence the error.
+std::pair<void*, size_t> workspace_for(int dev, size_t need, cudaStream_t stream, const std::string& where) {
+    static std::mutex mu;
+    static std::unordered_map<int, DeviceWorkspace> spaces;
+    std::lock_guard<std::mutex> lock(mu);
+    DeviceWorkspace& ws = spaces[dev];
+    const size_t have = ws.buffer.defined() ? (size_t)ws.buffer.numel() : 0;
+    if (have < need) {
+        cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+        if (cudaError_t e = cudaStreamIsCapturing(stream, &status); e != cudaSuccess)
+            throw Error(where, std::string("cudaStreamIsCapturing failed: ") + cudaGetErrorString(e));
+        if (status != cudaStreamCaptureStatusNone)
+            throw Error(where, "the W4A16 kernel workspace of cuda:" + std::to_string(dev) + " must grow from " +
+                                   std::to_string(have) + " to " + std::to_string(need) +
+                                   " bytes while the stream is being captured into a CUDA graph; run one step "
+                                   "through every layer before capturing");
+        if (ws.buffer.defined()) ws.retired.push_back(std::move(ws.buffer));
+        ws.buffer = at::zeros({(int64_t)need}, at::TensorOptions().dtype(at::kByte).device(at::Device(at::kCUDA, dev)));
+    }
+    return {ws.buffer.data_ptr(), (size_t)ws.buffer.numel()};
+}
+
+std::string shape_of(const at::Tensor& t) {
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+at::Tensor dense_forward(const AwqLinear& layer, const at::Tensor& x) {
+    const at::Tensor w = layer.dense_weight(), b = layer.bias();
+    return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
+}
+
+at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
+    // Layers the kernels cannot run (float32 compute, odd shapes) keep the dense path; see the header.
+    if (!layer.kernel_problem().empty()) return dense_forward(layer, x_in);
+    const PackedW4& p = layer.packed();
+    const std::string& where = layer.name();
+    if (x_in.scalar_type() != layer.dtype())
+        throw Error(where, std::string("input dtype ") + c10::toString(x_in.scalar_type()) +
+                               " does not match the layer's compute dtype " + c10::toString(layer.dtype()));
+    if (x_in.dim() < 1 || x_in.size(-1) != p.in_features)
+        throw Error(where, "input has shape " + shape_of(x_in) + ", expected [..., " + std::to_string(p.in_features) + "]");
+    if (p.qweight.device() != x_in.device())
+        throw Error(where, "input is on " + x_in.device().str() + " but the packed weight is on " + p.qweight.device().str());
+
+    const c10::cuda::CUDAGuard guard(x_in.device());
+    at::Tensor x = x_in.contiguous();
+    // The kernels load x with 16-byte vectors; a view starting mid-row (e.g. x[:, 1:]) may not be aligned.
+    if (reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 != 0) x = x.clone(at::MemoryFormat::Contiguous);
+    const int64_t m = x.numel() / p.in_features;
+    if (m > std::numeric_limits<int>::max())
+        throw Error(where, "too many tokens for one W4A16 call: " + std::to_string(m));
+
+    awq_w4_weight w{};
+    w.layout = kernel_layout(p.layout);
+    w.n = (int)p.out_features;
+    w.k = (int)p.in_features;
+    w.group = (int)p.group_size;
+    w.qweight = p.qweight.data_ptr();
+    w.qzeros = p.qzeros.defined() ? p.qzeros.data_ptr() : nullptr;
+    w.scales = p.scales.data_ptr();
+    w.zeros_width = p.layout == AwqLayout::Gemv ? (int)p.qzeros.size(1) : 0;
+
+    const int dev = x.device().index();
+    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+    // Before any allocation: a capture that would need a larger workspace fails cleanly.
+    const auto [ws, ws_bytes] = workspace_for(dev, awq_w4a16_workspace_bytes(w.n, w.k), stream, where);
+
+    std::vector<int64_t> out_shape = x.sizes().vec();
+    out_shape.back() = p.out_features;
+    at::Tensor y = at::empty(out_shape, x.options());
+    if (m == 0) return y;
+    // Programmatic dependent launch stays off: not verified inside CUDA graphs.
+    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0};
+    const awq_dtype dt = x.scalar_type() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
+    if (awq_w4a16_matmul(&w, x.data_ptr(), (int)m, dt, y.data_ptr(), ws, ws_bytes, stream, &opt) != 0)
+        throw Error(where, awq_w4a16_last_error());
+    if (const at::Tensor b = layer.bias(); b.defined()) y.add_(b);
+    return y;
+}
+
+}  // namespace
+
+bool cuda_kernels_available() { return true; }
+
+void install_cuda_kernels() { AwqLinear::set_cuda_forward(&kernel_forward); }
+
+#else
+
+bool cuda_kernels_available() { return false; }
+
+void install_cuda_kernels() {}
+
+#endif
+
+}  // namespace awq
