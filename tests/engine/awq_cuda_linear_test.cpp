@@ -33,13 +33,16 @@ namespace {
 
 using namespace awq::test;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
+// The tiny model fake-quantized with RTN w4 g32 (into fq) and exported in the gemm layout to a fresh folder `name`.
+fs::path export_tiny_rtn_g32(const fs::path& tiny, const std::string& name, FakeQuantized& fq) {
+    QuantConfig cfg;
+    cfg.version = "gemm";
+    cfg.group_size = 32;
+    cfg.method = "rtn";
+    fq = fake_quantize(tiny, cfg);
+    const fs::path out = fresh_dir(name);
+    export_awq_checkpoint(*fq.lm->model, fq.linears, cfg, tiny.string(), out.string());
+    return out;
 }
 
 QuantizedWeight random_w4(int64_t out, int64_t in, int64_t group, bool zero_point, uint64_t seed) {
@@ -175,13 +178,8 @@ TEST(AwqKernelChoice, ErrorsNameTheModelTheLayerAndTheOption) {
               "--kernel: must be gemm, gemv, fast or dense, got 'marlin'");
 
     // The tiny models' down_proj has in_features 160, which the fast layout (k % 64 == 0) cannot hold.
-    QuantConfig cfg;
-    cfg.version = "gemm";
-    cfg.group_size = 32;
-    cfg.method = "rtn";
-    FakeQuantized fq = fake_quantize(tiny, cfg);
-    const fs::path out = fresh_dir("kernels-tiny-qwen2-g32");
-    export_awq_checkpoint(*fq.lm->model, fq.linears, cfg, tiny.string(), out.string());
+    FakeQuantized fq;
+    const fs::path out = export_tiny_rtn_g32(tiny, "kernels-tiny-qwen2-g32", fq);
     lo.kernel = "fast";
     const std::string e = error_of([&] { load_model(out.string(), ModelOptions{}, {}, lo); });
     EXPECT_NE(e.find("'model.layers.0.mlp.down_proj': w4 fast layout: needs"), std::string::npos) << e;
@@ -388,13 +386,8 @@ TEST_F(AwqCudaLinear, LayersTheKernelsCannotRunAreNamedOrFallBack) {
     AWQ_REQUIRE_PYTHON();
     c10::InferenceMode guard;
     const fs::path tiny = tiny_model_with_tokenizer("qwen2");
-    QuantConfig cfg;
-    cfg.version = "gemm";
-    cfg.group_size = 32;
-    cfg.method = "rtn";
-    FakeQuantized fq = fake_quantize(tiny, cfg);
-    const fs::path out = fresh_dir("kernels-tiny-qwen2-g32-cuda");
-    export_awq_checkpoint(*fq.lm->model, fq.linears, cfg, tiny.string(), out.string());
+    FakeQuantized fq;
+    const fs::path out = export_tiny_rtn_g32(tiny, "kernels-tiny-qwen2-g32-cuda", fq);
     ModelOptions mo;
     mo.device = "cuda";
     mo.dtype = "float16";

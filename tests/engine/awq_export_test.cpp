@@ -27,15 +27,6 @@ namespace {
 
 using namespace awq::test;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
 // Every entry of the folder's parent that belongs to `dir` (the folder itself or its temporaries).
 std::vector<std::string> leftovers(const fs::path& dir) {
     std::vector<std::string> out;

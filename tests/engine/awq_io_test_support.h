@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <ftw.h>
@@ -13,6 +14,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/error.h"
 #include "core/half.h"
 #include "io/atomic_write.h"
 #include "engine_test_support.h"
@@ -137,6 +139,16 @@ inline FakeQuantized fake_quantize(const fs::path& dir, const QuantConfig& cfg) 
         }
     }
     return f;
+}
+
+// The message of the awq::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
 }
 
 // Two fixed prompts of token ids (the tiny models have a 512-token vocabulary).
