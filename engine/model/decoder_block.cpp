@@ -88,6 +88,22 @@ at::Tensor DecoderBlock::forward(const at::Tensor& x, const AttentionContext& ct
     return h + mlp(post_norm(h));
 }
 
+at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pending, const StaticDecodeInputs& in,
+                                      at::Tensor& k_cache, at::Tensor& v_cache) const {
+    const DecodeKernelOptions& opt = in.kernels;
+    const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
+    const at::Tensor q = linear(LinearSlot::Q).forward(x);
+    const at::Tensor k = linear(LinearSlot::K).forward(x);
+    const at::Tensor v = linear(LinearSlot::V).forward(x);
+    const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
+    const at::Tensor attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position,
+                                                   1.0 / std::sqrt((double)cfg_->head_dim), opt);
+    const at::Tensor o = linear(LinearSlot::O).forward(attn);
+    const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
+    const at::Tensor h = fused_silu_mul(linear(LinearSlot::Gate).forward(x2), linear(LinearSlot::Up).forward(x2), opt);
+    return linear(LinearSlot::Down).forward(h);
+}
+
 void DecoderBlock::to(at::Device device) {
     input_norm_w_ = input_norm_w_.to(device);
     post_norm_w_ = post_norm_w_.to(device);

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
+#include "model/decode_kernels.h"
 #include "model/linear.h"
 
 namespace awq {
@@ -34,12 +35,25 @@ struct AttentionContext {
     at::Tensor position;
 };
 
+// What one fused static decode step needs besides the hidden state: the full rotary tables [capacity, hd] and
+// the device-side position (the cache slot of the new token).
+struct StaticDecodeInputs {
+    at::Tensor cos_table, sin_table, position;
+    DecodeKernelOptions kernels;
+};
+
 class DecoderBlock {
 public:
     DecoderBlock(const ModelConfig& cfg, at::Tensor input_norm, at::Tensor post_norm,
                  std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears);
 
     at::Tensor forward(const at::Tensor& x, const AttentionContext& ctx) const;
+    // The same block for one decode token through the fused kernels (decode_kernels.h). The residual stream is
+    // carried as `residual` [B, 1, H], updated in place by `pending` (the previous block's MLP output, not yet
+    // added; undefined for the first block) and this block's attention output; returns this block's MLP output,
+    // the next `pending`. Equals forward() up to attention's accumulation order (see the fused-decode tests).
+    at::Tensor decode_fused(at::Tensor& residual, const at::Tensor& pending, const StaticDecodeInputs& in,
+                            at::Tensor& k_cache, at::Tensor& v_cache) const;
     at::Tensor attention(const at::Tensor& x_normed, const AttentionContext& ctx) const;
     at::Tensor mlp(const at::Tensor& x_normed) const;
     at::Tensor input_norm(const at::Tensor& x) const;
@@ -52,6 +66,7 @@ public:
     at::Tensor& post_norm_weight() { return post_norm_w_; }
 
     void set_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
+    bool has_input_hook() const { return static_cast<bool>(hook_); }
     void to(at::Device device);
     int64_t weight_bytes() const;
 

@@ -153,6 +153,12 @@ at::Tensor LlamaModel::decode_step_static(const at::Tensor& ids, const at::Tenso
     if (cos_table.size(0) != cache.capacity) throw Error("decode", "rotary tables do not cover the cache capacity");
     // Only device-side ops below (no host reads of `position`), so the step can be captured and replayed.
     at::Tensor h = embed(ids);
+    if (fused_decode_problem().empty()) {
+        StaticDecodeInputs in{cos_table, sin_table, position, decode_kernels_};
+        at::Tensor pending;
+        for (int64_t i = 0; i < num_blocks(); ++i) pending = blocks_[i]->decode_fused(h, pending, in, cache.k[i], cache.v[i]);
+        return logits(fused_add_rms_norm(h, pending, norm_w_, cfg_.rms_norm_eps, decode_kernels_));
+    }
     AttentionContext ctx;
     ctx.cos = cos_table.index_select(0, position);
     ctx.sin = sin_table.index_select(0, position);
@@ -164,6 +170,19 @@ at::Tensor LlamaModel::decode_step_static(const at::Tensor& ids, const at::Tenso
         h = blocks_[i]->forward(h, ctx);
     }
     return logits(final_norm(h));
+}
+
+void LlamaModel::set_fused_decode(bool enabled, DecodeKernelOptions kernels) {
+    fused_decode_ = enabled;
+    decode_kernels_ = kernels;
+}
+
+std::string LlamaModel::fused_decode_problem() const {
+    if (!fused_decode_) return "fused decode is switched off";
+    if (offload_) return "offloaded weights";
+    for (const auto& b : blocks_)
+        if (b->has_input_hook()) return "a block has an input hook (calibration)";
+    return awq::fused_decode_problem(cfg_, device_, dtype_);
 }
 
 KVCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {

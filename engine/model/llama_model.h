@@ -73,6 +73,11 @@ public:
     // [B, 1, V]. Leaves cache.length alone (the caller owns the host-side count). Not with offload.
     at::Tensor decode_step_static(const at::Tensor& ids, const at::Tensor& position, KVCache& cache,
                                   const at::Tensor& cos_table, const at::Tensor& sin_table);
+    // Whether decode_step_static runs the fused decode kernels (decode_kernels.h) where they can run (default on;
+    // off keeps the ATen reference path, e.g. to measure what the fusion buys).
+    void set_fused_decode(bool enabled, DecodeKernelOptions kernels = {});
+    // "" when decode_step_static will use the fused kernels, else why not (disabled, CPU, float32, ...).
+    std::string fused_decode_problem() const;
     // Rotary tables [length, head_dim] for positions 0 .. length-1, row p equal to context(p, 1)'s.
     std::pair<at::Tensor, at::Tensor> rope_tables(int64_t length) const;
 
@@ -88,6 +93,8 @@ private:
     std::unique_ptr<Linear> lm_head_;
     std::vector<std::unique_ptr<DecoderBlock>> blocks_;
     Rope rope_;
+    bool fused_decode_ = true;
+    DecodeKernelOptions decode_kernels_;
 };
 
 }  // namespace awq

@@ -1,0 +1,60 @@
+#pragma once
+// Shared by the decode kernels (decode_*.cu): error reporting, the launch helper with optional programmatic
+// dependent launch, and 8-element vector access. Only .cu files of kernels/cuda include this.
+#include <string>
+
+#include <cuda_runtime.h>
+
+#include "decode_ops.h"
+#include "w4a16_device.cuh"
+
+namespace awq::cuda::decode {
+
+int fail(const std::string& msg);  // records "decode: msg" for awq_decode_last_error(), returns 1
+int fail_cuda(const char* kernel, cudaError_t e);
+
+template <class T> struct DtypeOf;
+template <> struct DtypeOf<half> { static constexpr awq_dtype value = AWQ_DTYPE_F16; };
+template <> struct DtypeOf<__nv_bfloat16> { static constexpr awq_dtype value = AWQ_DTYPE_BF16; };
+
+// With pdl the kernel may be scheduled before its predecessor in the stream finishes; every decode kernel
+// calls pdl_wait() before its first memory access, in every block, so this is always safe.
+template <class... KArgs, class... Args>
+cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, bool pdl, cudaStream_t stream, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr;
+    if (pdl) {
+        attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr.val.programmaticStreamSerializationAllowed = 1;
+        cfg.attrs = &attr;
+        cfg.numAttrs = 1;
+    }
+    if (cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...); e != cudaSuccess) return e;
+    return cudaGetLastError();
+}
+
+// Eight consecutive elements (16 bytes) converted to fp32 and back.
+template <class T> struct Vec8 {
+    float v[8];
+    __device__ __forceinline__ void load(const T* p) {
+        const uint4 raw = *reinterpret_cast<const uint4*>(p);
+        const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) v[i] = Elt<T>::to_float(e[i]);
+    }
+    __device__ __forceinline__ void store(T* p) const {
+        uint4 raw;
+        T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) e[i] = Elt<T>::from_float(v[i]);
+        *reinterpret_cast<uint4*>(p) = raw;
+    }
+};
+
+// fp32 -> dtype -> fp32: what storing an intermediate ATen tensor in fp16/bf16 does to a value.
+template <class T> __device__ __forceinline__ float round_to(float x) { return Elt<T>::to_float(Elt<T>::from_float(x)); }
+
+}  // namespace awq::cuda::decode

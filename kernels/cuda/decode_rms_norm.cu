@@ -1,0 +1,82 @@
+// Residual add folded into RMSNorm (decode_ops.h: awq_add_rms_norm).
+// Layout: residual, delta, out [rows][hidden] row-major, weight [hidden]; one thread block per row, each
+// thread owning 8-element (16-byte) vectors. Bytes: the row is read twice (the second read hits L1/L2) and
+// written once (residual) plus once (out); at batch 1 the kernel is latency-bound (one block), which is why
+// it triggers the dependent launch as soon as its reads are done.
+#include "decode_common.cuh"
+
+namespace awq::cuda::decode {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+add_rms_norm_kernel(T* residual, const T* delta, const T* weight, T* out, int hidden, float eps) {
+    pdl_wait();
+    const size_t row = blockIdx.x;
+    T* r = residual + row * hidden;
+    const T* d = delta ? delta + row * hidden : nullptr;
+    const int nvec = hidden / 8;
+
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < nvec; i += kThreads) {
+        Vec8<T> x;
+        x.load(r + 8 * i);
+        if (d) {
+            Vec8<T> y;
+            y.load(d + 8 * i);
+#pragma unroll
+            for (int j = 0; j < 8; ++j) x.v[j] = round_to<T>(x.v[j] + y.v[j]);  // h = x + attn, stored in dtype
+            x.store(r + 8 * i);
+        }
+#pragma unroll
+        for (int j = 0; j < 8; ++j) ss += x.v[j] * x.v[j];
+    }
+    __shared__ float warp_sums[kThreads / 32];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x / 32] = ss;
+    __syncthreads();
+    float total = 0.f;
+#pragma unroll
+    for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
+    pdl_trigger();
+    const float inv = rsqrtf(total / (float)hidden + eps);
+
+    T* o = out + row * hidden;
+    for (int i = threadIdx.x; i < nvec; i += kThreads) {
+        Vec8<T> x, w;
+        x.load(r + 8 * i);  // this thread's own values (written above when there was a delta)
+        w.load(weight + 8 * i);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) x.v[j] = w.v[j] * round_to<T>(x.v[j] * inv);  // weight * normed.to(dtype)
+        x.store(o + 8 * i);
+    }
+}
+
+template <class T>
+int run(void* residual, const void* delta, const void* weight, void* out, int rows, int hidden, float eps, bool pdl,
+        cudaStream_t stream) {
+    const cudaError_t e = launch(add_rms_norm_kernel<T>, dim3(rows), dim3(kThreads), pdl, stream,
+                                 static_cast<T*>(residual), static_cast<const T*>(delta),
+                                 static_cast<const T*>(weight), static_cast<T*>(out), hidden, eps);
+    return e == cudaSuccess ? 0 : fail_cuda("add_rms_norm", e);
+}
+
+}  // namespace
+}  // namespace awq::cuda::decode
+
+extern "C" int awq_add_rms_norm(awq_dtype dtype, void* residual, const void* delta, const void* weight, void* out,
+                                int rows, int hidden, float eps, int pdl, cudaStream_t stream) {
+    using namespace awq::cuda::decode;
+    if (rows < 0 || hidden <= 0 || hidden % 8 != 0)
+        return fail("add_rms_norm: hidden size " + std::to_string(hidden) + " is not a positive multiple of 8");
+    if (!residual || !weight || !out) return fail("add_rms_norm: null pointer");
+    const auto misaligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 != 0; };
+    if (misaligned(residual) || misaligned(delta) || misaligned(weight) || misaligned(out))
+        return fail("add_rms_norm: pointers must be 16-byte aligned");
+    if (rows == 0) return 0;
+    return dtype == AWQ_DTYPE_F16 ? run<half>(residual, delta, weight, out, rows, hidden, eps, pdl, stream)
+                                  : run<__nv_bfloat16>(residual, delta, weight, out, rows, hidden, eps, pdl, stream);
+}

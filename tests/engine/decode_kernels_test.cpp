@@ -1,0 +1,213 @@
+// The fused decode kernels (kernels/cuda/decode_ops.h, through engine/model/decode_kernels.h) against the ATen
+// ops they replace, which stay the reference path (and are themselves tested against transformers):
+// - CPU (CI): the model reports why the fused path cannot run there and keeps the reference path.
+// - CUDA (skipped without a GPU): each kernel against its reference on random inputs in fp16 and bf16, with
+//   cache slots that must not be touched or read poisoned with NaN; then a whole static decode step, fused
+//   against unfused, teacher-forced over a context that crosses the attention's 256-slot split.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/error.h"
+#include "generate/cuda_graph_decoder.h"
+#include "model/decode_kernels.h"
+#include "model/decoder_block.h"
+#include "model/llama_model.h"
+#include "model/rope.h"
+#include "tiny_llama_test_support.h"
+
+namespace awq {
+namespace {
+
+TEST(FusedDecode, CpuModelKeepsTheReferencePath) {
+    auto model = tiny_model("cpu", "float32");
+    EXPECT_FALSE(model->fused_decode_problem().empty());
+    model->set_fused_decode(false);
+    EXPECT_EQ(model->fused_decode_problem(), "fused decode is switched off");
+    // A float32 model on any device is refused by the kernels' own check too.
+    EXPECT_FALSE(fused_decode_problem(model->config(), at::Device(at::kCUDA, 0), at::kFloat).empty());
+}
+
+#define SKIP_WITHOUT_FUSED_KERNELS()                                                                             \
+    do {                                                                                                        \
+        if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device: the fused decode kernels run on the GPU machine";  \
+        if (!fused_decode_problem(tiny_config(), at::Device(at::kCUDA, 0), at::kHalf).empty())                  \
+            GTEST_SKIP() << "this build has no CUDA kernels (AWQ_HAVE_CUDA off)";                                \
+    } while (0)
+
+double unit_roundoff(at::ScalarType t) { return t == at::kHalf ? std::ldexp(1.0, -11) : std::ldexp(1.0, -8); }
+
+// Largest |got - want| in units of one rounding step of the dtype at |want| (so 1.0 = one ulp-ish).
+double max_ulps(const at::Tensor& got, const at::Tensor& want, at::ScalarType dtype) {
+    at::Tensor g = got.to(at::kDouble).cpu(), w = want.to(at::kDouble).cpu();
+    at::Tensor ulp = 2 * unit_roundoff(dtype) * w.abs().clamp_min(1e-3);
+    return ((g - w).abs() / ulp).max().item<double>();
+}
+
+at::TensorOptions cuda(at::ScalarType t) { return at::TensorOptions().device(at::kCUDA).dtype(t); }
+
+TEST(FusedDecodeKernels, AddRmsNormMatchesLlamaRmsNorm) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    at::manual_seed(7);
+    for (at::ScalarType dt : {at::kHalf, at::kBFloat16})
+        for (int64_t hidden : {576, 4096}) {
+            const std::string what = std::string(c10::toString(dt)) + " hidden " + std::to_string(hidden);
+            at::Tensor x = (3 * at::randn({3, 1, hidden})).to(cuda(dt)), d = at::randn({3, 1, hidden}).to(cuda(dt));
+            at::Tensor w = (1 + 0.1 * at::randn({hidden})).to(cuda(dt));
+            const at::Tensor ref_h = x + d, ref = rms_norm(ref_h, w, 1e-5);
+            at::Tensor r = x.clone();
+            const at::Tensor out = fused_add_rms_norm(r, d, w, 1e-5, {});
+            EXPECT_TRUE(at::equal(r, ref_h)) << what << ": residual add";
+            EXPECT_LE(max_ulps(out, ref, dt), 1.01) << what;
+            // Without a delta the residual is left alone.
+            at::Tensor r2 = x.clone();
+            EXPECT_LE(max_ulps(fused_add_rms_norm(r2, at::Tensor(), w, 1e-5, {}), rms_norm(x, w, 1e-5), dt), 1.01) << what;
+            EXPECT_TRUE(at::equal(r2, x)) << what;
+        }
+}
+
+TEST(FusedDecodeKernels, RopeWritesOnlyTheSlotOfThePosition) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    at::manual_seed(11);
+    const int64_t B = 2, nh = 8, nkv = 2, cap = 300;
+    for (at::ScalarType dt : {at::kHalf, at::kBFloat16})
+        for (int64_t hd : {64, 128}) {
+            const std::string what = std::string(c10::toString(dt)) + " head_dim " + std::to_string(hd);
+            // Real Llama tables for this head_dim.
+            const ModelConfig cfg = ModelConfig::from_json(
+                {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 64},
+                 {"hidden_size", nh * hd}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                 {"num_attention_heads", nh}, {"num_key_value_heads", nkv}, {"max_position_embeddings", cap},
+                 {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}},
+                "rope test");
+            const auto [cos, sin] = Rope(cfg, at::Device(at::kCUDA)).tables(0, cap, dt);
+            // q, k, v as column ranges of one fused projection output, as a merged QKV linear would give.
+            at::Tensor qkv = at::randn({B, 1, (nh + 2 * nkv) * hd}).to(cuda(dt));
+            at::Tensor q = qkv.narrow(-1, 0, nh * hd), k = qkv.narrow(-1, nh * hd, nkv * hd),
+                       v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd);
+            at::Tensor kc = at::full({B, nkv, cap, hd}, NAN, cuda(dt)), vc = kc.clone();
+            const int64_t pos = 137;
+            const at::Tensor position = at::full({1}, pos, cuda(at::kLong));
+            const at::Tensor q_rot = fused_rope_kv_write(q, k, v, cos, sin, position, kc, vc, {});
+            const at::Tensor c1 = cos.narrow(0, pos, 1), s1 = sin.narrow(0, pos, 1);
+            const at::Tensor q_ref = apply_rope(q.reshape({B, 1, nh, hd}).transpose(1, 2), c1, s1).squeeze(2);
+            const at::Tensor k_ref = apply_rope(k.reshape({B, 1, nkv, hd}).transpose(1, 2), c1, s1).squeeze(2);
+            EXPECT_TRUE(at::equal(q_rot, q_ref)) << what << ": rotated q";
+            EXPECT_TRUE(at::equal(kc.select(2, pos), k_ref)) << what << ": rotated k in the cache";
+            EXPECT_TRUE(at::equal(vc.select(2, pos), v.reshape({B, nkv, hd}))) << what << ": v in the cache";
+            EXPECT_EQ(at::isnan(kc).sum().item<int64_t>(), B * nkv * (cap - 1) * hd) << what << ": other K slots";
+            EXPECT_EQ(at::isnan(vc).sum().item<int64_t>(), B * nkv * (cap - 1) * hd) << what << ": other V slots";
+            // A position outside the cache writes nothing.
+            at::Tensor kc2 = at::full({B, nkv, cap, hd}, NAN, cuda(dt)), vc2 = kc2.clone();
+            fused_rope_kv_write(q, k, v, cos, sin, at::full({1}, cap, cuda(at::kLong)), kc2, vc2, {});
+            EXPECT_EQ(at::isnan(kc2).sum().item<int64_t>(), kc2.numel()) << what << ": out-of-range position";
+            EXPECT_EQ(at::isnan(vc2).sum().item<int64_t>(), vc2.numel()) << what << ": out-of-range position";
+        }
+}
+
+// softmax(q k^T * scale) v in float64 over slots 0 .. pos, grouped-query heads mapped as transformers does.
+at::Tensor attention_float64(const at::Tensor& q, const at::Tensor& kc, const at::Tensor& vc, int64_t pos, double scale) {
+    const int64_t nh = q.size(1), nkv = kc.size(1);
+    at::Tensor k = kc.narrow(2, 0, pos + 1).to(at::kDouble).repeat_interleave(nh / nkv, 1);  // [B, nh, L, hd]
+    at::Tensor v = vc.narrow(2, 0, pos + 1).to(at::kDouble).repeat_interleave(nh / nkv, 1);
+    at::Tensor s = at::matmul(q.to(at::kDouble).unsqueeze(2), k.transpose(-1, -2)) * scale;  // [B, nh, 1, L]
+    return at::matmul(at::softmax(s, -1), v).squeeze(2).flatten(1);  // [B, nh * hd]
+}
+
+TEST(FusedDecodeKernels, AttentionMatchesFloat64AndReadsOnlyValidSlots) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    at::manual_seed(3);
+    const int64_t B = 2, nh = 8, nkv = 2;
+    struct Case { int64_t cap, pos; };
+    // One split (capacity <= 256), the split edge, several splits with the tail split partly valid.
+    const std::vector<Case> cases = {{200, 0}, {200, 199}, {700, 255}, {700, 256}, {700, 699}, {1000, 513}};
+    for (at::ScalarType dt : {at::kHalf, at::kBFloat16})
+        for (int64_t hd : {64, 128})
+            for (const Case& c : cases) {
+                const std::string what = std::string(c10::toString(dt)) + " hd " + std::to_string(hd) + " cap " +
+                                         std::to_string(c.cap) + " pos " + std::to_string(c.pos);
+                at::Tensor kc = (2 * at::randn({B, nkv, c.cap, hd})).to(cuda(dt)), vc = at::randn({B, nkv, c.cap, hd}).to(cuda(dt));
+                if (c.pos + 1 < c.cap) {  // slots after the position must not be read
+                    kc.narrow(2, c.pos + 1, c.cap - c.pos - 1).fill_(NAN);
+                    vc.narrow(2, c.pos + 1, c.cap - c.pos - 1).fill_(NAN);
+                }
+                const at::Tensor q = at::randn({B, nh, hd}).to(cuda(dt));
+                const double scale = 1.0 / std::sqrt((double)hd);
+                const at::Tensor out = fused_decode_attention(q, kc, vc, at::full({1}, c.pos, cuda(at::kLong)), scale, {});
+                ASSERT_EQ(out.sizes(), (std::vector<int64_t>{B, 1, nh * hd})) << what;
+                const at::Tensor ref = attention_float64(q, kc, vc, c.pos, scale);
+                EXPECT_TRUE(at::isfinite(out).all().item<bool>()) << what;
+                // Rounded once to the dtype at the end; fp32 accumulation adds far less than that.
+                const double err = (out.flatten(1).to(at::kDouble).cpu() - ref.cpu()).abs().max().item<double>();
+                EXPECT_LE(err, unit_roundoff(dt) * ref.abs().max().item<double>() + 1e-4) << what;
+            }
+    // Unsupported head sizes are refused with the reason.
+    at::Tensor kc = at::zeros({1, 1, 16, 96}, cuda(at::kHalf));
+    try {
+        fused_decode_attention(at::zeros({1, 1, 96}, cuda(at::kHalf)), kc, kc, at::zeros({1}, cuda(at::kLong)), 0.1, {});
+        ADD_FAILURE() << "head_dim 96 accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("head_dim 96"), std::string::npos) << e.what();
+    }
+}
+
+TEST(FusedDecodeKernels, SiluMulOnGateUpColumnRanges) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    at::manual_seed(5);
+    const int64_t inter = 1408;
+    for (at::ScalarType dt : {at::kHalf, at::kBFloat16}) {
+        const at::Tensor gu = (3 * at::randn({3, 1, 2 * inter})).to(cuda(dt));
+        const at::Tensor g = gu.narrow(-1, 0, inter), u = gu.narrow(-1, inter, inter);
+        const at::Tensor out = fused_silu_mul(g, u, {});
+        ASSERT_EQ(out.sizes(), g.sizes());
+        EXPECT_LE(max_ulps(out, at::silu(g) * u, dt), 1.01) << c10::toString(dt);
+    }
+}
+
+// Teacher-forced static decode steps, fused against the ATen reference path, over a context that crosses the
+// attention's 256-slot split; logits and the valid cache slots must agree within the dtype's rounding.
+TEST(FusedDecode, StaticStepFollowsTheReferencePath) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    for (const char* dtype : {"float16", "bfloat16"}) {
+        auto model = tiny_model("cuda", dtype);
+        ASSERT_EQ(model->fused_decode_problem(), "") << dtype;
+        const int64_t B = 2, T = 250, steps = 12;
+        const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
+        KVCache fused = model->make_cache(B, cap), ref = model->make_cache(B, cap);
+        const at::Tensor prompt = ids_tensor(prompts(B, T));
+        at::Tensor lr = model->forward(prompt, &ref, true);
+        model->forward(prompt, &fused, true);
+        const auto [cos, sin] = model->rope_tables(cap);
+        const double tol = std::string(dtype) == "float16" ? 1e-2 : 3e-2;
+        for (int64_t s = 0; s < steps; ++s) {
+            const at::Tensor next = lr.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
+            const at::Tensor pos = at::full({1}, ref.length, cuda(at::kLong));
+            model->set_fused_decode(false);
+            lr = model->decode_step_static(next, pos, ref, cos, sin);
+            model->set_fused_decode(true);
+            const at::Tensor lf = model->decode_step_static(next, pos, fused, cos, sin);
+            ref.length += 1;
+            fused.length += 1;
+            const at::Tensor e = lr.to(at::kFloat), f = lf.to(at::kFloat);
+            EXPECT_TRUE(at::isfinite(f).all().item<bool>()) << dtype << " step " << s;
+            EXPECT_LE((f - e).abs().max().item<double>(), tol * e.abs().max().item<double>()) << dtype << " step " << s;
+        }
+        for (int64_t i = 0; i < model->num_blocks(); ++i) {
+            const at::Tensor kr = ref.k[i].narrow(2, 0, ref.length).to(at::kFloat), kf = fused.k[i].narrow(2, 0, ref.length).to(at::kFloat);
+            EXPECT_LE((kf - kr).abs().max().item<double>(), tol * kr.abs().max().item<double>()) << dtype << " layer " << i;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace awq
