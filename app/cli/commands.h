@@ -23,6 +23,7 @@ struct RunOptions {
     std::string dtype;  // default: float32 on the CPU, bfloat16 on CUDA
     bool offload = false;
     std::string kernel;  // --kernel (commands that add it): "" = the checkpoint's own layout
+    bool unfused = false;  // --unfused: the reference decode step (LoadOptions::fast_decode off)
     ModelOptions model_options() const;
     LoadOptions load_options() const;
 };

@@ -16,6 +16,7 @@ ModelOptions RunOptions::model_options() const {
 LoadOptions RunOptions::load_options() const {
     LoadOptions l;
     l.kernel = kernel;
+    l.fast_decode = !unfused;
     return l;
 }
 
@@ -25,6 +26,9 @@ void add_kernel_option(CLI::App* cmd, RunOptions& o) {
                     "repacked at load) or dense (dequantize once); default: the checkpoint's layout. On the CPU every "
                     "choice computes the same dense result")
         ->check(CLI::IsMember({"gemm", "gemv", "fast", "dense"}));
+    cmd->add_flag("--unfused", o.unfused,
+                  "CUDA: run the reference decode step (separate q/k/v and gate/up, ATen ops between the matmuls) "
+                  "instead of the fused kernels with merged projections; for comparisons");
 }
 
 void add_run_options(CLI::App* cmd, RunOptions& o) {

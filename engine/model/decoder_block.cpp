@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include "model/output_slice.h"
 #include "model/rope.h"
+#include "core/error.h"
 
 namespace awq {
 
@@ -42,9 +44,17 @@ at::Tensor DecoderBlock::attention(const at::Tensor& x, const AttentionContext& 
         hook_(LinearSlot::K, x);
         hook_(LinearSlot::V, x);
     }
-    at::Tensor q = linear(LinearSlot::Q).forward(x).view({B, T, nh, hd}).transpose(1, 2);
-    at::Tensor k = linear(LinearSlot::K).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
-    at::Tensor v = linear(LinearSlot::V).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
+    at::Tensor q, k, v;
+    if (qkv_) {
+        const at::Tensor qkv = qkv_->forward(x);
+        q = qkv.narrow(-1, 0, nh * hd).reshape({B, T, nh, hd}).transpose(1, 2);
+        k = qkv.narrow(-1, nh * hd, nkv * hd).reshape({B, T, nkv, hd}).transpose(1, 2);
+        v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd).reshape({B, T, nkv, hd}).transpose(1, 2);
+    } else {
+        q = linear(LinearSlot::Q).forward(x).view({B, T, nh, hd}).transpose(1, 2);
+        k = linear(LinearSlot::K).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
+        v = linear(LinearSlot::V).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
+    }
     q = apply_rope(q, ctx.cos, ctx.sin);
     k = apply_rope(k, ctx.cos, ctx.sin);
 
@@ -78,7 +88,14 @@ at::Tensor DecoderBlock::mlp(const at::Tensor& x) const {
         hook_(LinearSlot::Gate, x);
         hook_(LinearSlot::Up, x);
     }
-    at::Tensor h = at::silu(linear(LinearSlot::Gate).forward(x)) * linear(LinearSlot::Up).forward(x);
+    at::Tensor h;
+    if (gate_up_) {
+        const at::Tensor gu = gate_up_->forward(x);
+        const int64_t f = cfg_->intermediate_size;
+        h = at::silu(gu.narrow(-1, 0, f)) * gu.narrow(-1, f, f);
+    } else {
+        h = at::silu(linear(LinearSlot::Gate).forward(x)) * linear(LinearSlot::Up).forward(x);
+    }
     if (hook_) hook_(LinearSlot::Down, h);
     return linear(LinearSlot::Down).forward(h);
 }
@@ -92,15 +109,31 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
                                       at::Tensor& k_cache, at::Tensor& v_cache) const {
     const DecodeKernelOptions& opt = in.kernels;
     const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
-    const at::Tensor q = linear(LinearSlot::Q).forward(x);
-    const at::Tensor k = linear(LinearSlot::K).forward(x);
-    const at::Tensor v = linear(LinearSlot::V).forward(x);
+    const int64_t qn = cfg_->num_attention_heads * cfg_->head_dim, kvn = cfg_->num_key_value_heads * cfg_->head_dim;
+    at::Tensor q, k, v;
+    if (qkv_) {  // column ranges of one output; the rotary kernel takes row strides
+        const at::Tensor qkv = qkv_->forward(x);
+        q = qkv.narrow(-1, 0, qn);
+        k = qkv.narrow(-1, qn, kvn);
+        v = qkv.narrow(-1, qn + kvn, kvn);
+    } else {
+        q = linear(LinearSlot::Q).forward(x);
+        k = linear(LinearSlot::K).forward(x);
+        v = linear(LinearSlot::V).forward(x);
+    }
     const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
     const at::Tensor attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position,
                                                    1.0 / std::sqrt((double)cfg_->head_dim), opt);
     const at::Tensor o = linear(LinearSlot::O).forward(attn);
     const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
-    const at::Tensor h = fused_silu_mul(linear(LinearSlot::Gate).forward(x2), linear(LinearSlot::Up).forward(x2), opt);
+    at::Tensor h;
+    if (gate_up_) {
+        const at::Tensor gu = gate_up_->forward(x2);
+        const int64_t f = cfg_->intermediate_size;
+        h = fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt);
+    } else {
+        h = fused_silu_mul(linear(LinearSlot::Gate).forward(x2), linear(LinearSlot::Up).forward(x2), opt);
+    }
     return linear(LinearSlot::Down).forward(h);
 }
 
@@ -108,12 +141,57 @@ void DecoderBlock::to(at::Device device) {
     input_norm_w_ = input_norm_w_.to(device);
     post_norm_w_ = post_norm_w_.to(device);
     for (auto& l : linears_) l->to(device);
+    if (qkv_) qkv_->to(device);
+    if (gate_up_) gate_up_->to(device);
 }
 
 int64_t DecoderBlock::weight_bytes() const {
     int64_t n = (input_norm_w_.numel() + post_norm_w_.numel()) * input_norm_w_.element_size();
-    for (auto& l : linears_) n += l->weight_bytes();
+    for (auto& l : linears_) n += l->weight_bytes();  // merged slots are views that count nothing
+    if (qkv_) n += qkv_->weight_bytes();
+    if (gate_up_) n += gate_up_->weight_bytes();
     return n;
+}
+
+namespace {
+
+// Merges `slots` of `linears` into one linear and replaces them with views of it; null when they cannot merge.
+std::shared_ptr<Linear> merge_slots(std::array<std::unique_ptr<Linear>, kNumLinearSlots>& linears,
+                                    std::initializer_list<LinearSlot> slots) {
+    std::vector<const Linear*> rest;
+    for (auto it = slots.begin() + 1; it != slots.end(); ++it) rest.push_back(linears[(int)*it].get());
+    std::shared_ptr<Linear> merged = linears[(int)*slots.begin()]->merge_outputs(rest);
+    if (!merged) return nullptr;
+    int64_t offset = 0;
+    for (LinearSlot s : slots) {
+        const int64_t n = linears[(int)s]->out_features();
+        linears[(int)s] = std::make_unique<OutputSlice>(merged, offset, n);
+        offset += n;
+    }
+    return merged;
+}
+
+}  // namespace
+
+bool DecoderBlock::merge_projections() {
+    if (hook_) throw Error("merge projections", "a block with an input hook (calibration) keeps separate projections");
+    if (!qkv_) qkv_ = merge_slots(linears_, {LinearSlot::Q, LinearSlot::K, LinearSlot::V});
+    if (!gate_up_) gate_up_ = merge_slots(linears_, {LinearSlot::Gate, LinearSlot::Up});
+    return qkv_ && gate_up_;
+}
+
+void DecoderBlock::set_programmatic_launch(bool enabled) {
+    for (auto& l : linears_) l->set_programmatic_launch(enabled);
+    if (qkv_) qkv_->set_programmatic_launch(enabled);
+    if (gate_up_) gate_up_->set_programmatic_launch(enabled);
+}
+
+void DecoderBlock::set_linear(LinearSlot s, std::unique_ptr<Linear> l) {
+    // Replacing one part of a merged linear: the other parts stay views of it, and the block goes back to
+    // calling each slot.
+    if (s == LinearSlot::Q || s == LinearSlot::K || s == LinearSlot::V) qkv_.reset();
+    if (s == LinearSlot::Gate || s == LinearSlot::Up) gate_up_.reset();
+    linears_[(int)s] = std::move(l);
 }
 
 }  // namespace awq

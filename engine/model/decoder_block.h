@@ -59,9 +59,18 @@ public:
     at::Tensor input_norm(const at::Tensor& x) const;
     at::Tensor post_norm(const at::Tensor& x) const;
 
+    // Stacks q/k/v into one linear and gate/up into another (Linear::merge_outputs) that the block then calls
+    // instead of the separate ones: one kernel launch instead of three and two, and larger matrices that the
+    // 4-bit kernels stream closer to bandwidth. The slots become OutputSlice views, so per-slot accessors keep
+    // working; set_linear on a merged slot undoes that merge. Returns false when the kinds cannot merge.
+    // For inference (not with input hooks: calibration needs the separate inputs anyway).
+    bool merge_projections();
+    bool projections_merged() const { return qkv_ != nullptr || gate_up_ != nullptr; }
+    void set_programmatic_launch(bool enabled);  // on every linear of the block (Linear::set_programmatic_launch)
+
     Linear& linear(LinearSlot s) { return *linears_[(int)s]; }
     const Linear& linear(LinearSlot s) const { return *linears_[(int)s]; }
-    void set_linear(LinearSlot s, std::unique_ptr<Linear> l) { linears_[(int)s] = std::move(l); }
+    void set_linear(LinearSlot s, std::unique_ptr<Linear> l);
     at::Tensor& input_norm_weight() { return input_norm_w_; }
     at::Tensor& post_norm_weight() { return post_norm_w_; }
 
@@ -74,6 +83,7 @@ private:
     const ModelConfig* cfg_;
     at::Tensor input_norm_w_, post_norm_w_;
     std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears_;
+    std::shared_ptr<Linear> qkv_, gate_up_;  // merged projections, or null
     LinearInputHook hook_;
 };
 

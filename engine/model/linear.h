@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -22,6 +23,13 @@ public:
     virtual void to(at::Device device) = 0;
     virtual std::string kind() const = 0;   // "dense", "awq-gemm", ...
     virtual int64_t weight_bytes() const = 0;  // bytes of the stored weight representation
+    // One linear computing [this; others...] stacked along the output dimension (Q/K/V and gate/up read the same
+    // input: one call, one kernel launch, instead of three or two), or null when they cannot be merged
+    // (different kinds, dtypes, devices, input sizes or quantization settings).
+    virtual std::unique_ptr<Linear> merge_outputs(const std::vector<const Linear*>& others) const { return nullptr; }
+    // Launch this layer's own kernels with programmatic dependent launch (decode_ops.h explains it); no effect on
+    // kinds that call library kernels.
+    virtual void set_programmatic_launch(bool) {}
 };
 
 // Plain dense weight, stored in the compute dtype. The weight is mutable so that AWQ can fold scales into it.
@@ -36,6 +44,7 @@ public:
     void to(at::Device device) override;
     std::string kind() const override { return "dense"; }
     int64_t weight_bytes() const override;
+    std::unique_ptr<Linear> merge_outputs(const std::vector<const Linear*>& others) const override;
 
     at::Tensor& weight() { return weight_; }
     at::Tensor& mutable_bias() { return bias_; }

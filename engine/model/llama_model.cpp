@@ -175,6 +175,14 @@ at::Tensor LlamaModel::decode_step_static(const at::Tensor& ids, const at::Tenso
 void LlamaModel::set_fused_decode(bool enabled, DecodeKernelOptions kernels) {
     fused_decode_ = enabled;
     decode_kernels_ = kernels;
+    for (auto& b : blocks_) b->set_programmatic_launch(enabled && kernels.pdl);
+}
+
+int64_t LlamaModel::merge_projections() {
+    if (offload_) throw Error("merge projections", "not with offloaded weights (blocks move between devices)");
+    int64_t merged = 0;
+    for (auto& b : blocks_) merged += b->merge_projections() ? 1 : 0;
+    return merged;
 }
 
 std::string LlamaModel::fused_decode_problem() const {

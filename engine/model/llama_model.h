@@ -74,8 +74,12 @@ public:
     at::Tensor decode_step_static(const at::Tensor& ids, const at::Tensor& position, KVCache& cache,
                                   const at::Tensor& cos_table, const at::Tensor& sin_table);
     // Whether decode_step_static runs the fused decode kernels (decode_kernels.h) where they can run (default on;
-    // off keeps the ATen reference path, e.g. to measure what the fusion buys).
+    // off keeps the ATen reference path, e.g. to measure what the fusion buys). kernels.pdl also switches
+    // programmatic dependent launch on for every linear that has its own kernels (the 4-bit ones).
     void set_fused_decode(bool enabled, DecodeKernelOptions kernels = {});
+    // Inference only: each block computes q/k/v and gate/up as one merged linear each
+    // (DecoderBlock::merge_projections); returns the number of blocks merged. Not with offload.
+    int64_t merge_projections();
     // "" when decode_step_static will use the fused kernels, else why not (disabled, CPU, float32, ...).
     std::string fused_decode_problem() const;
     // Rotary tables [length, head_dim] for positions 0 .. length-1, row p equal to context(p, 1)'s.

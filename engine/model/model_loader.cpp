@@ -206,9 +206,19 @@ std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOpti
                                         "; pass --dtype float16 or bfloat16, or use --kernel dense");
     }
     if (!fs::exists(path)) throw Error(path, "no such file or folder");
-    if (fs::is_directory(path)) return load_hf(path, options, load, progress);
-    if (!k.empty()) throw Error(path, kNotAwq);
-    return load_gguf(path, options, progress);
+    std::unique_ptr<LoadedModel> lm;
+    if (fs::is_directory(path)) {
+        lm = load_hf(path, options, load, progress);
+    } else {
+        if (!k.empty()) throw Error(path, kNotAwq);
+        lm = load_gguf(path, options, progress);
+    }
+    LlamaModel& m = *lm->model;
+    if (m.device().is_cuda() && !m.offload()) {
+        if (load.fast_decode) m.merge_projections();
+        m.set_fused_decode(load.fast_decode, DecodeKernelOptions{load.fast_decode});
+    }
+    return lm;
 }
 
 }  // namespace awq

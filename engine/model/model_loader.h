@@ -43,6 +43,11 @@ struct LoadOptions {
     // (repacked into that layout at load; its kernel on CUDA), "dense" (dequantize once, at::linear). See
     // AwqKernelChoice in quant/awq_import.h. Anything but "" on a float checkpoint is an error.
     std::string kernel;
+    // Inference on CUDA (generate, chat, ppl): merge q/k/v and gate/up (LlamaModel::merge_projections) and launch
+    // the fused decode kernels and the 4-bit kernels with programmatic dependent launch. Off: the unfused
+    // reference decode step (for comparisons). Ignored on the CPU and with offload; never for quantization,
+    // which needs the separate projections.
+    bool fast_decode = false;
 };
 
 std::unique_ptr<LoadedModel> load_model(const std::string& path, const ModelOptions& options, const Progress& progress = {},

@@ -5,8 +5,9 @@
 //
 // What the registered forward does with x [..., in] on a CUDA device:
 // - float16/bfloat16 x of the layer's dtype: y = x W^T (+ bias) by awq_w4a16_matmul on the current stream
-//   (m = all leading dimensions multiplied), kernel and path chosen by the launcher (AUTO), no programmatic
-//   dependent launch. Any other x dtype than the layer's: awq::Error naming the layer.
+//   (m = all leading dimensions multiplied), kernel and path chosen by the launcher (AUTO), with programmatic
+//   dependent launch when the layer asks for it (AwqLinear::set_programmatic_launch). Any other x dtype than
+//   the layer's: awq::Error naming the layer.
 // - a layer the kernels cannot run (AwqLinear::kernel_problem(): float32 compute dtype, shapes that are not
 //   multiples of 64, a non-power-of-two group with the fast layout): the dense fallback, as without kernels.
 //   The loader (model_loader.h, --kernel) refuses such layers up front when a kernel is asked for explicitly.

@@ -43,6 +43,12 @@ public:
     std::string kind() const override;  // "awq-gemm", "awq-gemv", "awq-fast"
     // Packed tensors plus the bias, as stored (the dense cache is a compute-time copy and not counted).
     int64_t weight_bytes() const override;
+    // Same layout, group, zero-point flag, dtype, device and in_features: the packed tensors concatenated along
+    // the output dimension (every layout's tiles are per output column block, so this is exactly the packing of
+    // the stacked weights); the kernel and launch settings of this layer carry over.
+    std::unique_ptr<Linear> merge_outputs(const std::vector<const Linear*>& others) const override;
+    void set_programmatic_launch(bool enabled) override { pdl_ = enabled; }
+    bool programmatic_launch() const { return pdl_; }
 
     const PackedW4& packed() const { return packed_; }
     AwqLayout layout() const { return packed_.layout; }
@@ -72,6 +78,7 @@ private:
     at::Device device_;
     std::string name_;
     bool kernel_enabled_ = true;
+    bool pdl_ = false;
     mutable std::mutex cache_mutex_;
     mutable at::Tensor dense_;  // [out, in] in dtype_ on device_, or undefined until first use
 };

@@ -3,7 +3,7 @@
 // bandwidth bound of each. Greedy generation through generate_ids (host sampling included, as users get it).
 //
 //   decode_e2e_bench [--shape llama2-7b] [--device cuda] [--batches 1,8] [--prompt-len 128] [--new-tokens 128]
-//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph]
+//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph]
 //                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE]
 //
 // Bound: bytes one decode step must read (every block weight as stored, lm_head, final norm, the batch's
@@ -85,7 +85,7 @@ struct Args {
     std::string shape = "llama2-7b", device = "cuda", machine = "unknown", json_path, md_path;
     std::vector<int64_t> batches = {1, 8};
     int64_t prompt_len = 128, new_tokens = 128, reps = 5, group = 128;
-    std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph"};
+    std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph"};
 };
 
 // Bytes one decode step reads at batch B (see the header comment).
@@ -109,11 +109,17 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
         for (int64_t i = 0; i < a.prompt_len; ++i) prompts[b][i] = (int32_t)((i * 7919 + b * 104729 + 13) % V);
     GenerationConfig g;
     g.max_new_tokens = a.new_tokens;
-    // "graph" replays the fused decode step (decode_kernels.h), "graph-aten" the unfused reference step.
+    // Graph modes replay: "graph-aten" the unfused reference step, "graph-fused" the fused decode kernels
+    // (decode_kernels.h), "graph" those plus merged q/k/v and gate/up and programmatic dependent launch. Merging
+    // cannot be undone, so "graph" comes last (any mode after it runs merged).
     g.cuda_graph = mode != "eager";
-    model.set_fused_decode(mode != "graph-aten");
+    if (mode == "graph") model.merge_projections();
+    model.set_fused_decode(mode != "graph-aten", DecodeKernelOptions{mode == "graph"});
     const std::string decode_path =
-        mode == "eager" ? "eager" : (model.fused_decode_problem().empty() ? "fused" : "aten: " + model.fused_decode_problem());
+        mode == "eager" ? "eager"
+                            : (model.fused_decode_problem().empty()
+                                   ? std::string("fused") + (mode == "graph" ? " merged pdl" : "")
+                                   : "aten: " + model.fused_decode_problem());
     {
         GenerationConfig w = g;
         w.max_new_tokens = 8;
@@ -173,7 +179,8 @@ std::string markdown(const json& out) {
        << "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
     for (const auto& r : out["results"]) {
         std::string note = r["graph_fallback"].get<std::string>();
-        if (r["mode"] == "graph" && r.contains("decode_path") && r["decode_path"] != "fused")
+        if (r["mode"] != "eager" && r["mode"] != "graph-aten" && r.contains("decode_path") &&
+            r["decode_path"].get<std::string>().rfind("fused", 0) != 0)
             note = r["decode_path"].get<std::string>() + (note.empty() ? "" : "; " + note);
         if (r.contains("last_kernel_config")) note = r["last_kernel_config"].get<std::string>() + (note.empty() ? "" : "; " + note);
         md << "| " << (r["variant"] == "fp16" ? std::string("fp16") : "4-bit " + r["variant"].get<std::string>()) << " | "
@@ -264,7 +271,7 @@ int main(int argc, char** argv) {
             targets.push_back({{"check", "4-bit fast " + (*fast)["mode"].get<std::string>() + " / fp16 " +
                                              (*fp16)["mode"].get<std::string>() + " (our best fp16)"},
                                {"value", r}, {"target", ">= 2.5"}, {"met", r >= 2.5}});
-            for (const char* m : {"eager", "graph-aten"}) {
+            for (const char* m : {"eager", "graph-aten", "graph-fused"}) {
                 const json* other = find(results, "fp16", m, 1);
                 if (!other || other == fp16) continue;
                 double re = (*fast)["decode_tok_s"].get<double>() / (*other)["decode_tok_s"].get<double>();

@@ -164,17 +164,7 @@ TEST(CudaGraphDecode, FourBitLayersFollowEager) {
     install_cuda_kernels();
     for (AwqLayout layout : {AwqLayout::Gemm, AwqLayout::Gemv, AwqLayout::Fast}) {
         auto model = tiny_model("cuda", "float16");
-        QuantSpec spec;
-        spec.group = 64;
-        for (int64_t i = 0; i < model->num_blocks(); ++i)
-            for (int s = 0; s < kNumLinearSlots; ++s) {
-                auto slot = (LinearSlot)s;
-                const Linear& dense = model->block(i).linear(slot);
-                QuantizedWeight q = quantize_weight(dense.dense_weight().to(at::kCPU, at::kFloat), spec,
-                                                    dense.bias().defined() ? dense.bias().to(at::kCPU) : at::Tensor());
-                model->block(i).set_linear(slot, std::make_unique<AwqLinear>(q, layout, at::kHalf, model->device(),
-                                                                             linear_slot_name(slot)));
-            }
+        quantize_linears(*model, layout);
         const std::string what = std::string("4-bit ") + awq_layout_name(layout);
         expect_graph_follows_eager(*model, 2, 20, 1e-2, what);
         GenerationConfig g;

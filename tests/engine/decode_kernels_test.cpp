@@ -15,11 +15,17 @@
 
 #include "core/error.h"
 #include "generate/cuda_graph_decoder.h"
+#include "generate/generator.h"
 #include "model/decode_kernels.h"
 #include "model/decoder_block.h"
 #include "model/llama_model.h"
 #include "model/rope.h"
 #include "tiny_llama_test_support.h"
+
+#if __has_include("quant/awq_cuda_kernels.h")
+#include "quant/awq_cuda_kernels.h"
+#define AWQ_TEST_HAS_KERNEL_HOOK 1
+#endif
 
 namespace awq {
 namespace {
@@ -169,43 +175,87 @@ TEST(FusedDecodeKernels, SiluMulOnGateUpColumnRanges) {
         const at::Tensor g = gu.narrow(-1, 0, inter), u = gu.narrow(-1, inter, inter);
         const at::Tensor out = fused_silu_mul(g, u, {});
         ASSERT_EQ(out.sizes(), g.sizes());
-        EXPECT_LE(max_ulps(out, at::silu(g) * u, dt), 1.01) << c10::toString(dt);
+        // The kernel's exp is the fast-math one: at most one rounding step away from at::silu's.
+        EXPECT_LE(max_ulps(out, at::silu(g) * u, dt), 2.01) << c10::toString(dt);
     }
 }
 
-// Teacher-forced static decode steps, fused against the ATen reference path, over a context that crosses the
-// attention's 256-slot split; logits and the valid cache slots must agree within the dtype's rounding.
+// Teacher-forced static decode steps of `test` (fused kernels, with whatever merging/launch settings it has)
+// against `ref` (the same weights on the unfused ATen step), over a context that crosses the attention's
+// 256-slot split; logits and the new cache slots must agree within the dtype's rounding.
+void expect_static_steps_follow(LlamaModel& ref_model, LlamaModel& test_model, double tol, const std::string& what) {
+    c10::InferenceMode guard;
+    ASSERT_EQ(test_model.fused_decode_problem(), "") << what;
+    ref_model.set_fused_decode(false);
+    const int64_t B = 2, T = 250, steps = 12;
+    const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
+    KVCache fused = test_model.make_cache(B, cap), ref = ref_model.make_cache(B, cap);
+    const at::Tensor prompt = ids_tensor(prompts(B, T));
+    at::Tensor lr = ref_model.forward(prompt, &ref, true);
+    test_model.forward(prompt, &fused, true);
+    const auto [cos, sin] = ref_model.rope_tables(cap);
+    for (int64_t s = 0; s < steps; ++s) {
+        const at::Tensor next = lr.select(1, 0).argmax(-1).unsqueeze(1).to(ref_model.device());
+        const at::Tensor pos = at::full({1}, ref.length, cuda(at::kLong));
+        lr = ref_model.decode_step_static(next, pos, ref, cos, sin);
+        const at::Tensor lf = test_model.decode_step_static(next, pos, fused, cos, sin);
+        ref.length += 1;
+        fused.length += 1;
+        const at::Tensor e = lr.to(at::kFloat), f = lf.to(at::kFloat);
+        EXPECT_TRUE(at::isfinite(f).all().item<bool>()) << what << " step " << s;
+        EXPECT_LE((f - e).abs().max().item<double>(), tol * e.abs().max().item<double>()) << what << " step " << s;
+    }
+    for (int64_t i = 0; i < ref_model.num_blocks(); ++i) {
+        const at::Tensor kr = ref.k[i].narrow(2, 0, ref.length).to(at::kFloat), kf = fused.k[i].narrow(2, 0, ref.length).to(at::kFloat);
+        EXPECT_LE((kf - kr).abs().max().item<double>(), tol * kr.abs().max().item<double>()) << what << " layer " << i;
+    }
+}
+
 TEST(FusedDecode, StaticStepFollowsTheReferencePath) {
     SKIP_WITHOUT_FUSED_KERNELS();
-    c10::InferenceMode guard;
     for (const char* dtype : {"float16", "bfloat16"}) {
         auto model = tiny_model("cuda", dtype);
-        ASSERT_EQ(model->fused_decode_problem(), "") << dtype;
-        const int64_t B = 2, T = 250, steps = 12;
-        const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
-        KVCache fused = model->make_cache(B, cap), ref = model->make_cache(B, cap);
-        const at::Tensor prompt = ids_tensor(prompts(B, T));
-        at::Tensor lr = model->forward(prompt, &ref, true);
-        model->forward(prompt, &fused, true);
-        const auto [cos, sin] = model->rope_tables(cap);
-        const double tol = std::string(dtype) == "float16" ? 1e-2 : 3e-2;
-        for (int64_t s = 0; s < steps; ++s) {
-            const at::Tensor next = lr.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
-            const at::Tensor pos = at::full({1}, ref.length, cuda(at::kLong));
-            model->set_fused_decode(false);
-            lr = model->decode_step_static(next, pos, ref, cos, sin);
-            model->set_fused_decode(true);
-            const at::Tensor lf = model->decode_step_static(next, pos, fused, cos, sin);
-            ref.length += 1;
-            fused.length += 1;
-            const at::Tensor e = lr.to(at::kFloat), f = lf.to(at::kFloat);
-            EXPECT_TRUE(at::isfinite(f).all().item<bool>()) << dtype << " step " << s;
-            EXPECT_LE((f - e).abs().max().item<double>(), tol * e.abs().max().item<double>()) << dtype << " step " << s;
+        expect_static_steps_follow(*model, *model, std::string(dtype) == "float16" ? 1e-2 : 3e-2, dtype);
+    }
+}
+
+// The fastest configuration: merged q/k/v and gate/up, programmatic dependent launch, for dense fp16 and every
+// 4-bit layout; then the same through CUDA-graph generation, whose greedy tokens must match eager decoding of
+// the reference wherever the reference's top-2 gap is decisive (checked step by step above), so here only that
+// the graph ran and produced tokens in range.
+TEST(FusedDecode, MergedProjectionsWithProgrammaticLaunchFollowTheReferencePath) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+#ifdef AWQ_TEST_HAS_KERNEL_HOOK
+    install_cuda_kernels();
+#endif
+    for (int variant = 0; variant < 4; ++variant) {
+        auto ref = tiny_model("cuda", "float16");
+        auto test = tiny_model("cuda", "float16");
+        std::string what = "fp16 dense";
+        if (variant > 0) {
+#ifndef AWQ_TEST_HAS_KERNEL_HOOK
+            continue;
+#else
+            if (!cuda_kernels_available()) continue;
+            const AwqLayout layout = variant == 1 ? AwqLayout::Gemm : variant == 2 ? AwqLayout::Gemv : AwqLayout::Fast;
+            quantize_linears(*ref, layout);
+            quantize_linears(*test, layout);
+            what = std::string("4-bit ") + awq_layout_name(layout);
+#endif
         }
-        for (int64_t i = 0; i < model->num_blocks(); ++i) {
-            const at::Tensor kr = ref.k[i].narrow(2, 0, ref.length).to(at::kFloat), kf = fused.k[i].narrow(2, 0, ref.length).to(at::kFloat);
-            EXPECT_LE((kf - kr).abs().max().item<double>(), tol * kr.abs().max().item<double>()) << dtype << " layer " << i;
-        }
+        ASSERT_EQ(test->merge_projections(), test->num_blocks()) << what;
+        test->set_fused_decode(true, DecodeKernelOptions{true});
+        expect_static_steps_follow(*ref, *test, 1e-2, what + " merged+pdl");
+        GenerationConfig g;
+        g.max_new_tokens = 16;
+        GenerationStats sg, se;
+        const auto graph = generate_ids(*test, prompts(2, 7), g, &sg);
+        EXPECT_TRUE(sg.cuda_graph) << what << ": graph not used: " << sg.graph_fallback;
+        g.cuda_graph = false;
+        const auto eager = generate_ids(*ref, prompts(2, 7), g, &se);
+        ASSERT_EQ(graph.size(), eager.size());
+        // The first new token comes from the prefill, which fusion does not touch: it must agree.
+        for (size_t b = 0; b < graph.size(); ++b) EXPECT_EQ(graph[b].front(), eager[b].front()) << what;
     }
 }
 

@@ -12,6 +12,8 @@
 
 #include "core/model_config.h"
 #include "model/llama_model.h"
+#include "quant/awq_linear.h"
+#include "quant/pseudo_quantize.h"
 
 namespace awq {
 namespace {
@@ -64,6 +66,21 @@ at::Tensor ids_tensor(const std::vector<std::vector<int32_t>>& rows) {
     for (size_t b = 0; b < rows.size(); ++b)
         for (size_t i = 0; i < rows[b].size(); ++i) t[b][i] = rows[b][i];
     return t;
+}
+
+// Every block linear replaced by its round-to-nearest 4-bit form (group 64, zero points) in `layout`.
+void quantize_linears(LlamaModel& model, AwqLayout layout) {
+    QuantSpec spec;
+    spec.group = 64;
+    for (int64_t i = 0; i < model.num_blocks(); ++i)
+        for (int s = 0; s < kNumLinearSlots; ++s) {
+            auto slot = (LinearSlot)s;
+            const Linear& dense = model.block(i).linear(slot);
+            QuantizedWeight q = quantize_weight(dense.dense_weight().to(at::kCPU, at::kFloat), spec,
+                                                dense.bias().defined() ? dense.bias().to(at::kCPU) : at::Tensor());
+            model.block(i).set_linear(slot, std::make_unique<AwqLinear>(q, layout, model.dtype(), model.device(),
+                                                                        linear_slot_name(slot)));
+        }
 }
 
 }  // namespace
