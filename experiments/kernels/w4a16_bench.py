@@ -6,7 +6,8 @@ Timing: median over many repetitions; m <= 256 inside a CUDA graph (one graph re
 rotates through enough copies of the weights that they cannot stay in the 60 MB L2 (>= 256 MB in total), so
 the numbers are DRAM numbers. Bytes counted: the weight as stored (4-bit: packed weights + scales + zeros;
 fp16: n*k*2) + x + y. Copy bandwidth is measured in the same run (device-to-device copy, read + write).
-Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OUT_PREFIX [--quick]"""
+Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OUT_PREFIX [--quick]
+       [--shapes K:N,K:N,...] [--ms 1,8,...]   (e.g. the merged decode projections of a 7B model)"""
 import json
 import math
 import statistics
@@ -73,10 +74,19 @@ def copy_bandwidth():
     return 2 * (1 << 31) / (t * 1e-6) / 1e12
 
 
+def option(name):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
 def main():
+    global SHAPES, MS
     lib = W4Lib(sys.argv[1])
     prefix = sys.argv[2]
     quick = "--quick" in sys.argv
+    if option("--shapes"):
+        SHAPES = [tuple(int(v) for v in kn.split(":")) for kn in option("--shapes").split(",")]
+    if option("--ms"):
+        MS = [int(v) for v in option("--ms").split(",")]
     awq = load_autoawq_triton()
     dev = torch.cuda.get_device_name()
     bw = copy_bandwidth()
@@ -136,8 +146,9 @@ def main():
                 add("autoawq_triton", time_call(f, nb4, graph), wbytes4)
             # Tuning sweeps for the fast kernel (recorded, not part of the headline table).
             sweeps = []
-            if M in (1, 16):
-                sweeps += [dict(path=PATH_DIRECT, split_k=s) for s in (2, 4, 8)]
+            if M in (1, 8, 16):
+                sweeps += [dict(path=PATH_DIRECT, split_k=s) for s in (1, 2, 3, 4, 6, 8)]
+                sweeps += [dict(path=PATH_DIRECT, split_k=s, pdl=1) for s in (1, 2, 4, 8)]
                 sweeps += [dict(path=PATH_DIRECT, stages=d) for d in (2, 8)]
                 sweeps += [dict(path=PATH_DIRECT, stages=8, pdl=1)]
             if M in (64, 256):
