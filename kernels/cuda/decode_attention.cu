@@ -2,7 +2,8 @@
 //
 // Layout: q [batch][q_heads][head_dim]; caches [batch][kv_heads][capacity][head_dim]; out [batch][q_heads *
 // head_dim] (what the o_proj reads). Grid (split, q head, sequence); a split is kSplit = 256 cache slots, one
-// thread block of 8 warps, 32 slots per warp. A lane holds head_dim / 32 consecutive elements of q, of each K
+// thread block of 16 warps, 16 slots per warp (two rounds of 8 rows in flight: at batch 1 the kernel is bound
+// by the latency of those rounds, not by bandwidth, so more warps with fewer rounds each is faster). A lane holds head_dim / 32 consecutive elements of q, of each K
 // row and of the output, so a warp reads one K or V row as one coalesced 128/256-byte line; the q.k dot is a
 // 5-step butterfly. Each warp keeps an online softmax (running max, sum, weighted V) in fp32 over its slots,
 // the warps merge in shared memory, and a block whose split is the only valid one writes the output directly.
@@ -18,7 +19,7 @@ namespace awq::cuda::decode {
 namespace {
 
 constexpr int kSplit = 256;
-constexpr int kWarps = 8;
+constexpr int kWarps = 16;
 constexpr int kSlotsPerWarp = kSplit / kWarps;
 constexpr int kUnroll = 8;  // K/V rows in flight per warp
 constexpr float kLog2e = 1.4426950408889634f;

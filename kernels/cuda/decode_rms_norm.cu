@@ -1,14 +1,18 @@
 // Residual add folded into RMSNorm (decode_ops.h: awq_add_rms_norm).
 // Layout: residual, delta, out [rows][hidden] row-major, weight [hidden]; one thread block per row, each
-// thread owning 8-element (16-byte) vectors. Bytes: the row is read twice (the second read hits L1/L2) and
-// written once (residual) plus once (out); at batch 1 the kernel is latency-bound (one block), which is why
-// it triggers the dependent launch as soon as its reads are done.
+// thread owning 8-element (16-byte) vectors. Bytes: the row and delta read once, residual and out written
+// once, the weight read once per row (from L2 after the first). At batch 1 the kernel is latency-bound (one
+// block), which is why it keeps the row in registers and triggers the dependent launch after its reduction.
 #include "decode_common.cuh"
 
 namespace awq::cuda::decode {
 namespace {
 
 constexpr int kThreads = 256;
+
+// Rows up to kThreads * 8 * kRegVecs elements keep their values in registers between the two phases (one
+// global round trip fewer, and the weight is loaded before the reduction); longer rows re-read them.
+constexpr int kRegVecs = 4;
 
 template <class T>
 __global__ void __launch_bounds__(kThreads)
@@ -17,25 +21,50 @@ add_rms_norm_kernel(T* residual, const T* delta, const T* weight, T* out, int hi
     const size_t row = blockIdx.x;
     T* r = residual + row * hidden;
     const T* d = delta ? delta + row * hidden : nullptr;
+    T* o = out + row * hidden;
     const int nvec = hidden / 8;
+    const bool in_registers = nvec <= kThreads * kRegVecs;
 
+    Vec8<T> keep[kRegVecs], w_keep[kRegVecs];
     float ss = 0.f;
-    for (int i = threadIdx.x; i < nvec; i += kThreads) {
-        Vec8<T> x;
-        x.load(r + 8 * i);
-        if (d) {
-            Vec8<T> y;
-            y.load(d + 8 * i);
+    if (in_registers) {
 #pragma unroll
-            for (int j = 0; j < 8; ++j) x.v[j] = round_to<T>(x.v[j] + y.v[j]);  // h = x + attn, stored in dtype
-            x.store(r + 8 * i);
+        for (int j = 0; j < kRegVecs; ++j) {
+            const int i = threadIdx.x + j * kThreads;
+            if (i >= nvec) {  // (no break: the loop must unroll so that keep[] stays in registers)
+                for (int e = 0; e < 8; ++e) keep[j].v[e] = 0.f;
+                continue;
+            }
+            keep[j].load(r + 8 * i);
+            w_keep[j].load(weight + 8 * i);
+            if (d) {
+                Vec8<T> y;
+                y.load(d + 8 * i);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) keep[j].v[e] = round_to<T>(keep[j].v[e] + y.v[e]);  // h = x + attn
+                keep[j].store(r + 8 * i);
+            }
+#pragma unroll
+            for (int e = 0; e < 8; ++e) ss += keep[j].v[e] * keep[j].v[e];
         }
+    } else {
+        for (int i = threadIdx.x; i < nvec; i += kThreads) {
+            Vec8<T> x;
+            x.load(r + 8 * i);
+            if (d) {
+                Vec8<T> y;
+                y.load(d + 8 * i);
 #pragma unroll
-        for (int j = 0; j < 8; ++j) ss += x.v[j] * x.v[j];
+                for (int e = 0; e < 8; ++e) x.v[e] = round_to<T>(x.v[e] + y.v[e]);
+                x.store(r + 8 * i);
+            }
+#pragma unroll
+            for (int e = 0; e < 8; ++e) ss += x.v[e] * x.v[e];
+        }
     }
     __shared__ float warp_sums[kThreads / 32];
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
     if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x / 32] = ss;
     __syncthreads();
     float total = 0.f;
@@ -44,14 +73,24 @@ add_rms_norm_kernel(T* residual, const T* delta, const T* weight, T* out, int hi
     pdl_trigger();
     const float inv = rsqrtf(total / (float)hidden + eps);
 
-    T* o = out + row * hidden;
-    for (int i = threadIdx.x; i < nvec; i += kThreads) {
-        Vec8<T> x, w;
-        x.load(r + 8 * i);  // this thread's own values (written above when there was a delta)
-        w.load(weight + 8 * i);
+    if (in_registers) {
 #pragma unroll
-        for (int j = 0; j < 8; ++j) x.v[j] = w.v[j] * round_to<T>(x.v[j] * inv);  // weight * normed.to(dtype)
-        x.store(o + 8 * i);
+        for (int j = 0; j < kRegVecs; ++j) {
+            const int i = threadIdx.x + j * kThreads;
+            if (i >= nvec) continue;
+#pragma unroll
+            for (int e = 0; e < 8; ++e) keep[j].v[e] = w_keep[j].v[e] * round_to<T>(keep[j].v[e] * inv);
+            keep[j].store(o + 8 * i);
+        }
+    } else {
+        for (int i = threadIdx.x; i < nvec; i += kThreads) {
+            Vec8<T> x, w;
+            x.load(r + 8 * i);  // this thread's own values (written above when there was a delta)
+            w.load(weight + 8 * i);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) x.v[e] = w.v[e] * round_to<T>(x.v[e] * inv);  // weight * normed.to(dtype)
+            x.store(o + 8 * i);
+        }
     }
 }
 
