@@ -123,8 +123,7 @@ at::Tensor fused_silu_mul(const at::Tensor& gate, const at::Tensor& up, const De
     const auto [urows, us] = rows_of(up, "up");
     if (urows != rows || up.size(-1) != gate.size(-1)) throw Error("decode", "gate and up shapes differ");
     const c10::cuda::CUDAGuard guard(gate.device());
-    std::vector<int64_t> shape = gate.sizes().vec();
-    at::Tensor out = at::empty(shape, gate.options().memory_format(at::MemoryFormat::Contiguous));
+    at::Tensor out = at::empty(gate.sizes(), gate.options());
     check(awq_silu_mul(kernel_dtype(gate), gate.data_ptr(), (int)gs, up.data_ptr(), (int)us, out.data_ptr(), (int)rows,
                        (int)gate.size(-1), opt.pdl, stream_of(gate)));
     return out;

@@ -44,17 +44,10 @@ at::Tensor DecoderBlock::attention(const at::Tensor& x, const AttentionContext& 
         hook_(LinearSlot::K, x);
         hook_(LinearSlot::V, x);
     }
-    at::Tensor q, k, v;
-    if (qkv_) {
-        const at::Tensor qkv = qkv_->forward(x);
-        q = qkv.narrow(-1, 0, nh * hd).reshape({B, T, nh, hd}).transpose(1, 2);
-        k = qkv.narrow(-1, nh * hd, nkv * hd).reshape({B, T, nkv, hd}).transpose(1, 2);
-        v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd).reshape({B, T, nkv, hd}).transpose(1, 2);
-    } else {
-        q = linear(LinearSlot::Q).forward(x).view({B, T, nh, hd}).transpose(1, 2);
-        k = linear(LinearSlot::K).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
-        v = linear(LinearSlot::V).forward(x).view({B, T, nkv, hd}).transpose(1, 2);
-    }
+    auto [q, k, v] = project_qkv(x);
+    q = q.reshape({B, T, nh, hd}).transpose(1, 2);
+    k = k.reshape({B, T, nkv, hd}).transpose(1, 2);
+    v = v.reshape({B, T, nkv, hd}).transpose(1, 2);
     q = apply_rope(q, ctx.cos, ctx.sin);
     k = apply_rope(k, ctx.cos, ctx.sin);
 
@@ -83,19 +76,27 @@ at::Tensor DecoderBlock::attention(const at::Tensor& x, const AttentionContext& 
     return linear(LinearSlot::O).forward(out);
 }
 
+std::array<at::Tensor, 3> DecoderBlock::project_qkv(const at::Tensor& x) const {
+    if (!qkv_) return {linear(LinearSlot::Q).forward(x), linear(LinearSlot::K).forward(x), linear(LinearSlot::V).forward(x)};
+    const int64_t qn = cfg_->num_attention_heads * cfg_->head_dim, kvn = cfg_->num_key_value_heads * cfg_->head_dim;
+    const at::Tensor qkv = qkv_->forward(x);
+    return {qkv.narrow(-1, 0, qn), qkv.narrow(-1, qn, kvn), qkv.narrow(-1, qn + kvn, kvn)};
+}
+
+std::array<at::Tensor, 2> DecoderBlock::project_gate_up(const at::Tensor& x) const {
+    if (!gate_up_) return {linear(LinearSlot::Gate).forward(x), linear(LinearSlot::Up).forward(x)};
+    const int64_t f = cfg_->intermediate_size;
+    const at::Tensor gu = gate_up_->forward(x);
+    return {gu.narrow(-1, 0, f), gu.narrow(-1, f, f)};
+}
+
 at::Tensor DecoderBlock::mlp(const at::Tensor& x) const {
     if (hook_) {
         hook_(LinearSlot::Gate, x);
         hook_(LinearSlot::Up, x);
     }
-    at::Tensor h;
-    if (gate_up_) {
-        const at::Tensor gu = gate_up_->forward(x);
-        const int64_t f = cfg_->intermediate_size;
-        h = at::silu(gu.narrow(-1, 0, f)) * gu.narrow(-1, f, f);
-    } else {
-        h = at::silu(linear(LinearSlot::Gate).forward(x)) * linear(LinearSlot::Up).forward(x);
-    }
+    const auto [gate, up] = project_gate_up(x);
+    at::Tensor h = at::silu(gate) * up;
     if (hook_) hook_(LinearSlot::Down, h);
     return linear(LinearSlot::Down).forward(h);
 }
@@ -109,32 +110,14 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
                                       at::Tensor& k_cache, at::Tensor& v_cache) const {
     const DecodeKernelOptions& opt = in.kernels;
     const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
-    const int64_t qn = cfg_->num_attention_heads * cfg_->head_dim, kvn = cfg_->num_key_value_heads * cfg_->head_dim;
-    at::Tensor q, k, v;
-    if (qkv_) {  // column ranges of one output; the rotary kernel takes row strides
-        const at::Tensor qkv = qkv_->forward(x);
-        q = qkv.narrow(-1, 0, qn);
-        k = qkv.narrow(-1, qn, kvn);
-        v = qkv.narrow(-1, qn + kvn, kvn);
-    } else {
-        q = linear(LinearSlot::Q).forward(x);
-        k = linear(LinearSlot::K).forward(x);
-        v = linear(LinearSlot::V).forward(x);
-    }
+    const auto [q, k, v] = project_qkv(x);  // the rotary kernel takes the merged output's row strides
     const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
     const at::Tensor attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position,
                                                    1.0 / std::sqrt((double)cfg_->head_dim), opt);
     const at::Tensor o = linear(LinearSlot::O).forward(attn);
     const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
-    at::Tensor h;
-    if (gate_up_) {
-        const at::Tensor gu = gate_up_->forward(x2);
-        const int64_t f = cfg_->intermediate_size;
-        h = fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt);
-    } else {
-        h = fused_silu_mul(linear(LinearSlot::Gate).forward(x2), linear(LinearSlot::Up).forward(x2), opt);
-    }
-    return linear(LinearSlot::Down).forward(h);
+    const auto [gate, up] = project_gate_up(x2);
+    return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
 }
 
 void DecoderBlock::to(at::Device device) {

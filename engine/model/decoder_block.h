@@ -80,6 +80,11 @@ public:
     int64_t weight_bytes() const;
 
 private:
+    // q, k, v [.., heads * head_dim] and gate, up [.., intermediate] of x: column ranges of the merged
+    // projection's output when merged (views with row strides), else each slot's own output.
+    std::array<at::Tensor, 3> project_qkv(const at::Tensor& x) const;
+    std::array<at::Tensor, 2> project_gate_up(const at::Tensor& x) const;
+
     const ModelConfig* cfg_;
     at::Tensor input_norm_w_, post_norm_w_;
     std::array<std::unique_ptr<Linear>, kNumLinearSlots> linears_;

@@ -22,9 +22,21 @@ int64_t DenseLinear::weight_bytes() const {
     return weight_.numel() * weight_.element_size() + (bias_.defined() ? bias_.numel() * bias_.element_size() : 0);
 }
 
+at::Tensor stacked_bias(const std::vector<const Linear*>& parts, const at::TensorOptions& options) {
+    bool any = false;
+    for (const Linear* l : parts) any = any || l->bias().defined();
+    if (!any) return at::Tensor();
+    std::vector<at::Tensor> biases;
+    for (const Linear* l : parts) {
+        const at::Tensor b = l->bias();
+        biases.push_back(b.defined() ? b : at::zeros({l->out_features()}, options));
+    }
+    return at::cat(biases);
+}
+
 std::unique_ptr<Linear> DenseLinear::merge_outputs(const std::vector<const Linear*>& others) const {
-    std::vector<at::Tensor> weights{weight_}, biases;
-    std::vector<const DenseLinear*> all{this};
+    std::vector<at::Tensor> weights{weight_};
+    std::vector<const Linear*> all{this};
     for (const Linear* o : others) {
         const auto* d = dynamic_cast<const DenseLinear*>(o);
         if (!d || d->weight_.size(1) != weight_.size(1) || d->weight_.scalar_type() != weight_.scalar_type() ||
@@ -33,15 +45,7 @@ std::unique_ptr<Linear> DenseLinear::merge_outputs(const std::vector<const Linea
         all.push_back(d);
         weights.push_back(d->weight_);
     }
-    at::Tensor bias;
-    bool any_bias = false;
-    for (const DenseLinear* d : all) any_bias = any_bias || d->bias_.defined();
-    if (any_bias) {  // a missing bias is a zero one
-        for (const DenseLinear* d : all)
-            biases.push_back(d->bias_.defined() ? d->bias_ : at::zeros({d->weight_.size(0)}, weight_.options()));
-        bias = at::cat(biases);
-    }
-    return std::make_unique<DenseLinear>(at::cat(weights), bias);
+    return std::make_unique<DenseLinear>(at::cat(weights), stacked_bias(all, weight_.options()));
 }
 
 }  // namespace awq

@@ -32,6 +32,10 @@ public:
     virtual void set_programmatic_launch(bool) {}
 };
 
+// The bias of linears merged along the output dimension (Linear::merge_outputs): each part's bias, or zeros for
+// a part without one, concatenated; undefined when no part has a bias.
+at::Tensor stacked_bias(const std::vector<const Linear*>& parts, const at::TensorOptions& options);
+
 // Plain dense weight, stored in the compute dtype. The weight is mutable so that AWQ can fold scales into it.
 class DenseLinear : public Linear {
 public:

@@ -82,6 +82,7 @@ at::Tensor AwqLinear::forward(const at::Tensor& x) const {
 
 std::unique_ptr<Linear> AwqLinear::merge_outputs(const std::vector<const Linear*>& others) const {
     std::vector<const AwqLinear*> all{this};
+    std::vector<const Linear*> parts{this};
     for (const Linear* o : others) {
         const auto* a = dynamic_cast<const AwqLinear*>(o);
         if (!a) return nullptr;
@@ -91,34 +92,27 @@ std::unique_ptr<Linear> AwqLinear::merge_outputs(const std::vector<const Linear*
             p.qzeros.defined() != packed_.qzeros.defined() || p.qweight.device() != packed_.qweight.device())
             return nullptr;
         all.push_back(a);
+        parts.push_back(a);
     }
     // The output dimension of each packed tensor (awq_packing.h): gemv is output-major, gemm and fast output-minor.
     const int64_t dim = packed_.layout == AwqLayout::Gemv ? 0 : 1;
-    std::vector<at::Tensor> qw, qz, sc, bias;
+    std::vector<at::Tensor> qw, qz, sc;
     PackedW4 m;
     m.layout = packed_.layout;
     m.in_features = packed_.in_features;
     m.group_size = packed_.group_size;
-    bool any_bias = false;
     std::string name;
     for (const AwqLinear* a : all) {
         m.out_features += a->packed_.out_features;
         qw.push_back(a->packed_.qweight);
         if (a->packed_.qzeros.defined()) qz.push_back(a->packed_.qzeros);
         sc.push_back(a->packed_.scales);
-        any_bias = any_bias || a->bias_.defined();
         name += (name.empty() ? "" : "+") + a->name_;
     }
     m.qweight = at::cat(qw, dim);
     if (!qz.empty()) m.qzeros = at::cat(qz, dim);
     m.scales = at::cat(sc, dim);
-    at::Tensor b;
-    if (any_bias) {  // a missing bias is a zero one
-        for (const AwqLinear* a : all)
-            bias.push_back(a->bias_.defined() ? a->bias_
-                                              : at::zeros({a->packed_.out_features}, at::TensorOptions().dtype(dtype_).device(device_)));
-        b = at::cat(bias);
-    }
+    const at::Tensor b = stacked_bias(parts, at::TensorOptions().dtype(dtype_).device(device_));
     auto merged = std::make_unique<AwqLinear>(std::move(m), zero_point_, b, dtype_, device_, name);
     merged->kernel_enabled_ = kernel_enabled_;
     merged->pdl_ = pdl_;

@@ -50,8 +50,7 @@ decode_attention_kernel(const T* q, const T* k_cache, const T* v_cache, const in
     pdl_wait();
     const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
     const int nsplit = gridDim.x;
-    const int64_t pos = *position;
-    const int len = (int)(pos < 0 ? 0 : (pos >= capacity ? capacity : pos + 1));
+    const int len = valid_length(*position, capacity);
     const int start = split * kSplit;
     if (start >= len) return;
     pdl_trigger();
@@ -143,8 +142,7 @@ template <class T, int HD>
 __global__ void decode_attention_combine(const int64_t* position, const float* scratch, T* out, int q_heads,
                                          int capacity, int nsplit) {
     pdl_wait();
-    const int64_t pos = *position;
-    const int len = (int)(pos < 0 ? 0 : (pos >= capacity ? capacity : pos + 1));
+    const int len = valid_length(*position, capacity);
     if (len <= kSplit) return;  // the attention kernel wrote the output itself
     pdl_trigger();
     const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;

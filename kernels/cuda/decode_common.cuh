@@ -54,6 +54,13 @@ template <class T> struct Vec8 {
     }
 };
 
+// Cache slots 0 .. position hold valid keys: the attended length, clamped to the cache.
+__device__ __forceinline__ int valid_length(int64_t position, int capacity) {
+    return (int)(position < 0 ? 0 : (position >= capacity ? capacity : position + 1));
+}
+
+inline bool misaligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 != 0; }
+
 // fp32 -> dtype -> fp32: what storing an intermediate ATen tensor in fp16/bf16 does to a value.
 template <class T> __device__ __forceinline__ float round_to(float x) { return Elt<T>::to_float(Elt<T>::from_float(x)); }
 

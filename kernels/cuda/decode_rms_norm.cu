@@ -112,8 +112,7 @@ extern "C" int awq_add_rms_norm(awq_dtype dtype, void* residual, const void* del
     if (rows < 0 || hidden <= 0 || hidden % 8 != 0)
         return fail("add_rms_norm: hidden size " + std::to_string(hidden) + " is not a positive multiple of 8");
     if (!residual || !weight || !out) return fail("add_rms_norm: null pointer");
-    const auto misaligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 != 0; };
-    if (misaligned(residual) || misaligned(delta) || misaligned(weight) || misaligned(out))
+    if (misaligned16(residual) || misaligned16(delta) || misaligned16(weight) || misaligned16(out))
         return fail("add_rms_norm: pointers must be 16-byte aligned");
     if (rows == 0) return 0;
     return dtype == AWQ_DTYPE_F16 ? run<half>(residual, delta, weight, out, rows, hidden, eps, pdl, stream)

@@ -47,8 +47,7 @@ extern "C" int awq_silu_mul(awq_dtype dtype, const void* gate, int gate_stride, 
     if (rows < 0 || cols <= 0 || cols % 8 != 0 || gate_stride % 8 != 0 || up_stride % 8 != 0 || gate_stride < cols ||
         up_stride < cols)
         return fail("silu_mul: columns and strides must be multiples of 8, strides at least the columns");
-    const auto misaligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 != 0; };
-    if (!gate || !up || !out || misaligned(gate) || misaligned(up) || misaligned(out))
+    if (!gate || !up || !out || misaligned16(gate) || misaligned16(up) || misaligned16(out))
         return fail("silu_mul: pointers must be non-null and 16-byte aligned");
     if (rows == 0) return 0;
     return dtype == AWQ_DTYPE_F16 ? run<half>(gate, gate_stride, up, up_stride, out, rows, cols, pdl, stream)
