@@ -114,7 +114,7 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
     if (m == 0) return y;
     // Programmatic dependent launch when the model asks for it (LlamaModel::set_fused_decode): the decode step's
     // kernels then overlap each one's launch and weight streaming with the tail of the previous one.
-    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0};
+    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0};
     const awq_dtype dt = x.scalar_type() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
     if (awq_w4a16_matmul(&w, x.data_ptr(), (int)m, dt, y.data_ptr(), ws, ws_bytes, stream, &opt) != 0)
         throw Error(where, awq_w4a16_last_error());

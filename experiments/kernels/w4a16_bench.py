@@ -147,10 +147,12 @@ def main():
             # Tuning sweeps for the fast kernel (recorded, not part of the headline table).
             sweeps = []
             if M in (1, 8, 16):
-                sweeps += [dict(path=PATH_DIRECT, split_k=s) for s in (1, 2, 3, 4, 6, 8)]
-                sweeps += [dict(path=PATH_DIRECT, split_k=s, pdl=1) for s in (1, 2, 4, 8)]
-                sweeps += [dict(path=PATH_DIRECT, stages=d) for d in (2, 8)]
-                sweeps += [dict(path=PATH_DIRECT, stages=8, pdl=1)]
+                # the cluster-split kernel (warps=-1) and the warp-split decode kernel (warps, depth)
+                sweeps += [dict(path=PATH_DIRECT, warps=-1)]
+                sweeps += [dict(path=PATH_DIRECT, warps=-1, split_k=s) for s in (2, 4, 8)]
+                sweeps += [dict(path=PATH_DIRECT, warps=-1, pdl=1)]
+                sweeps += [dict(path=PATH_DIRECT, warps=w, stages=d) for w in (1, 2, 3, 4, 6, 8) for d in (4, 8)]
+                sweeps += [dict(path=PATH_DIRECT, warps=w, stages=8, pdl=1) for w in (2, 4)]
             if M in (64, 256):
                 sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=3, split_k=s)
                            for wt in (1, 2) for s in (1, 2, 4)]

@@ -116,6 +116,29 @@ def main():
                     cfg_rows.append(r)
                     if not ok:
                         failures.append(r)
+    # The warp-split decode kernel at every warp count and depth: K ranges that split unevenly, warps left
+    # without units, a half 128-k unit at the end (k/64 odd), group 32/64 spans, 1..16 tokens.
+    for (nn, kk, group, sym) in ((1024, 1536, 128, False), (512, 1344, 64, False), (512, 1344, 32, True),
+                                 (256, 4160, 64, True), (768, 2048, 256, False)):
+        canon = Canonical(nn, kk, group, sym, 300 + group + kk)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for m in (1, 5, 8, 9, 16):
+                x = torch.randn(m, kk, dtype=dtype, device="cuda")
+                ref = x.double() @ wref.T
+                for warps in (1, 2, 3, 5, 8):
+                    for depth in (4, 8):
+                        y = poisoned(m, canon.n, dtype)
+                        rc = lib.matmul(w, x, y, path=PATH_DIRECT, warps=warps, stages=depth, pdl=warps & 1)
+                        torch.cuda.synchronize()
+                        err = rel(y, ref) if rc == 0 else float("nan")
+                        ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                        r = dict(group=group, sym=sym, k=kk, dtype=str(dtype)[6:], m=m, warps=warps, depth=depth,
+                                 err=err, ok=ok, config=lib.config() if rc == 0 else lib.error())
+                        cfg_rows.append(r)
+                        if not ok:
+                            failures.append(r)
     print(f"fast configurations: {len(cfg_rows)} cases, {sum(not r['ok'] for r in cfg_rows)} failures")
 
     # Same inputs twice: split-K sums partials in a fixed order, so results must be bitwise identical.

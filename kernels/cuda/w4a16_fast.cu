@@ -1,6 +1,7 @@
 // Host side of the fast W4A16 kernel: grid shape and parameters (kernel in w4a16_fast.cuh).
 #include "w4a16_fast.cuh"
 #include "w4a16_fast_small.cuh"
+#include "w4a16_fast_decode.cuh"
 
 #include <algorithm>
 
@@ -13,11 +14,17 @@ extern template cudaError_t fast_small_dispatch<half>(const FastParams&, const F
                                                       cudaStream_t, int*);
 extern template cudaError_t fast_small_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
                                                                size_t, cudaStream_t, int*);
+extern template cudaError_t fast_decode_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, size_t,
+                                                       cudaStream_t, int*);
+extern template cudaError_t fast_decode_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
+                                                                size_t, cudaStream_t, int*);
 
 bool fast_config_supported(const FastConfig& c) {
     switch (c.tokens) {
         case 8:
-        case 16: return c.wn == 1 && (c.stages == 2 || c.stages == 4 || c.stages == 8);
+        case 16:
+            if (c.warps > 0) return c.wn == 1 && c.warps <= kDecodeWarpsMax && (c.stages == 4 || c.stages == 8);
+            return c.wn == 1 && (c.stages == 2 || c.stages == 4 || c.stages == 8);
         case 32: return c.wn == 1 && (c.stages == 3 || c.stages == 4);
         case 64: return (c.wn == 1 || c.wn == 2) && (c.stages == 3 || c.stages == 4);
         default: return false;
@@ -25,6 +32,12 @@ bool fast_config_supported(const FastConfig& c) {
 }
 
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
+
+size_t fast_decode_block_smem(int m, int k, const FastConfig& cfg) {
+    const int kunits = (k / 64 + 1) / 2, per = (kunits + cfg.warps - 1) / cfg.warps;
+    const size_t smem = fast_decode_smem(cfg.tokens / 8, cfg.warps, std::min(m, cfg.tokens), per);
+    return smem <= (size_t)kDecodeMaxSmem ? smem : 0;
+}
 
 int fast_small_max_chunks(int tokens_valid) { return kSmallXBytes / (tokens_valid * 64 * 2) / 2 * 2; }
 
@@ -41,6 +54,18 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     p.k = w.k;
     p.group = w.group;
     const int kchunks = w.k / 64;
+    const bool zeros = w.qzeros != nullptr;
+    if (cfg.warps > 0) {  // warp-split decode kernel: one block per 16-row tile and 8 or 16 tokens
+        if (cfg.tokens > 16 || cfg.splits != 1) return cudaErrorInvalidValue;
+        const size_t smem = fast_decode_block_smem(m, w.k, cfg);
+        if (smem == 0) return cudaErrorInvalidValue;
+        p.splits = 1;
+        p.chunks_per_split = kchunks;
+        p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
+        const dim3 grid(w.n / 16, (m + cfg.tokens - 1) / cfg.tokens);
+        return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
+                                      : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
+    }
     const bool small = cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
@@ -48,7 +73,6 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;   // no empty slices
     if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
     const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / (64 * cfg.wn));
-    const bool zeros = w.qzeros != nullptr;
     if (small) {  // register-streaming kernel; its x slice lives in shared memory
         const int tv = std::min(m, cfg.tokens);
         if (p.chunks_per_split > fast_small_max_chunks(tv)) return cudaErrorInvalidValue;

@@ -43,6 +43,7 @@ struct FastParams {
     void* y;
     int m, n, k, group;
     int splits, chunks_per_split;
+    int units_per_warp;  // warp-split decode kernel: 128-k units of each warp's K range
 };
 
 template <int NT, int WN>

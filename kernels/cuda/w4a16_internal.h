@@ -21,8 +21,11 @@ struct FastConfig {
     int stages = 4;  // tokens 32/64: cp.async pipeline depth; tokens 8/16: units of 128 k in flight per lane
     int splits = 1;  // K slices: one thread-block cluster per output tile, reduced in shared memory (<= 8)
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
+    int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
+                       // many warps per 16-row tile (splits must be 1); 0 runs the cluster-split kernel
 };
 constexpr int kFastMaxSplits = 8;
+constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel
 // Fills `occupancy` (blocks per SM) instead of launching when it is non-null.
 cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y,
                         const FastConfig& cfg, cudaStream_t stream, int* occupancy = nullptr);
@@ -31,6 +34,8 @@ bool fast_config_supported(const FastConfig& cfg);
 // slices are also whole multiples of fast_small_chunk_align(group) chunks.
 int fast_small_max_chunks(int tokens_valid);
 int fast_small_chunk_align(int group);
+// The warp-split decode kernel: shared memory of one block (0 when it exceeds the kernel's limit).
+size_t fast_decode_block_smem(int m, int k, const FastConfig& cfg);
 
 // CUDA-core kernels for the AutoAWQ layouts (meant for small m; any m works, in blocks of 8 tokens).
 cudaError_t gemm_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, int splits,

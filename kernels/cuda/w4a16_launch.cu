@@ -3,10 +3,11 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "w4a16_internal.h"
 
@@ -124,24 +125,43 @@ int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, 
 // which for tokens <= 16 grows with the tokens and the K slice).
 int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cfg, int m) {
     static std::mutex mu;
-    static std::unordered_map<uint64_t, int> cache;
+    static std::map<std::array<int, 11>, int> cache;
     int dev = 0;
     cudaGetDevice(&dev);
     const int kchunks = w.k / 64, cps = (kchunks + cfg.splits - 1) / cfg.splits;
     const int tv = cfg.tokens <= 16 ? std::min(m, cfg.tokens) : 0;
-    const uint64_t key = ((uint64_t)dev << 56) | ((uint64_t)cfg.tokens << 48) | ((uint64_t)cfg.wn << 44) |
-                         ((uint64_t)cfg.stages << 40) | ((uint64_t)dtype << 39) | ((uint64_t)(w.qzeros != nullptr) << 38) |
-                         ((uint64_t)tv << 24) | (uint64_t)(tv ? cps : 0);
+    const int slice = tv == 0 ? 0 : cfg.warps > 0 ? ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps : cps;
+    const int gm = w.group >= 128 ? 1 : w.group == 64 ? 2 : 4;  // a template parameter of the decode kernels
+    const std::array<int, 11> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
+                                     slice, cfg.warps, gm, 0};
     {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = cache.find(key); it != cache.end()) return it->second;
     }
-    int occ = 1;
-    if (fast_direct(w, nullptr, std::max(1, tv), dtype, nullptr, cfg, nullptr, &occ) != cudaSuccess || occ < 1)
-        occ = 1;
+    int occ = 0;
+    if (fast_direct(w, nullptr, std::max(1, tv), dtype, nullptr, cfg, nullptr, &occ) != cudaSuccess) occ = 0;
     std::lock_guard<std::mutex> lock(mu);
     cache[key] = occ;
     return occ;
+}
+
+// Warps per 16-row tile for the warp-split decode kernel: the most warps (the most weight bytes of a tile
+// in flight at once) for which one wave of blocks still fits on the GPU, each warp keeping at least two
+// 128-k units; the fewest warps that fit at all when no count gives one wave; 0 when x does not fit.
+int pick_decode_warps(const awq_w4_weight& w, awq_dtype dtype, FastConfig cfg, int m) {
+    const int kunits = (w.k / 64 + 1) / 2;
+    const long blocks = (long)(w.n / 16) * ((m + cfg.tokens - 1) / cfg.tokens);
+    int fallback = 0;
+    for (int warps : {8, 6, 4, 3, 2, 1}) {
+        cfg.warps = warps;
+        if (warps > 1 && (kunits + warps - 1) / warps < 2) continue;
+        if (fast_decode_block_smem(m, w.k, cfg) == 0) continue;
+        const int occ = fast_occupancy(w, dtype, cfg, m);
+        if (occ < 1) continue;
+        if (blocks <= (long)sm_count() * occ) return warps;
+        fallback = warps;
+    }
+    return fallback;
 }
 
 // Split K so that one wave of blocks fills the GPU, within the partial buffer (splits * m <= 128 rows).
@@ -189,7 +209,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (dtype != AWQ_DTYPE_F16 && dtype != AWQ_DTYPE_BF16) return fail("unknown dtype");
     if (m <= 0) return fail("m must be positive, got " + std::to_string(m));
     if (!x || !y || !aligned(x, 16) || !aligned(y, 16)) return fail("x and y must be 16-byte aligned device pointers");
-    const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0};
+    const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0};
     const Workspace ws = carve(*w, workspace, workspace_bytes);
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
@@ -219,7 +239,29 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.pdl = opt.pdl != 0;
         cfg.tokens = opt.tokens ? opt.tokens : m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : 64;
         const int kchunks = w->k / 64;
-        // The decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
+        // Decode-sized m: the warp-split kernel unless the cluster-split one is asked for (warps -1 or a split).
+        // (The cluster-split kernel also takes depth 2, the decode kernel only 4 or 8.)
+        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 &&
+            (opt.stages == 0 || opt.stages == 4 || opt.stages == 8)) {
+            if (opt.warps > kDecodeWarpsMax)
+                return fail("warps=" + std::to_string(opt.warps) + " exceeds the decode kernel's " +
+                            std::to_string(kDecodeWarpsMax) + " warps per tile");
+            FastConfig d = cfg;
+            d.stages = opt.stages ? opt.stages : 8;
+            d.warps = opt.warps ? opt.warps : pick_decode_warps(*w, dtype, d, m);
+            if (d.warps > 0 && fast_decode_block_smem(m, w->k, d) > 0) {
+                if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
+                    return fail_cuda("fast decode kernel launch", e);
+                g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
+                           " depth=" + std::to_string(d.stages) + (d.pdl ? " pdl" : "");
+                return 0;
+            }
+            if (opt.warps > 0)
+                return fail("k=" + std::to_string(w->k) + " with " + std::to_string(std::min(m, cfg.tokens)) +
+                            " tokens does not fit the decode kernel's shared memory with warps=" +
+                            std::to_string(opt.warps));
+        }
+        // The cluster-split decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
         int min_splits = 1;
         if (cfg.tokens <= 16) {
             const int align = fast_small_chunk_align(w->group);
