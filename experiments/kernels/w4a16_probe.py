@@ -1,20 +1,33 @@
 """Runs one fast-kernel configuration a few times on a real shape, for a profiler (ncu) to look at.
-Usage: python3 experiments/kernels/w4a16_probe.py LIB K N M [reps]"""
+Usage: python3 experiments/kernels/w4a16_probe.py LIB K N M [reps] [--warps W] [--split S] [--depth D] [--pdl] [--read]
+(--read: the harness's plain streaming read of the same bytes instead, the floor to compare against)"""
 import sys
 
 import torch
 
-from w4a16_lib import FAST, Canonical, W4Lib
+from w4a16_lib import FAST, PATH_DIRECT, Canonical, W4Lib
 
-lib = W4Lib(sys.argv[1])
-K, N, M = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-reps = int(sys.argv[5]) if len(sys.argv) > 5 else 5
+
+def option(name, default=0):
+    return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+args = [a for i, a in enumerate(sys.argv) if not a.startswith("--") and not sys.argv[i - 1].startswith("--")]
+lib = W4Lib(args[1])
+K, N, M = int(args[2]), int(args[3]), int(args[4])
+reps = int(args[5]) if len(args) > 5 else 5
+opts = dict(path=PATH_DIRECT, warps=option("--warps"), split_k=option("--split"), stages=option("--depth"),
+            pdl=int("--pdl" in sys.argv))
 canon = Canonical(N, K, 128, False, 1)
 ws = [lib.pack(FAST, canon)]
 ws += [ws[0].clone() for _ in range(7)]  # rotate so the profiled launch reads from DRAM
 x = torch.randn(M, K, dtype=torch.float16, device="cuda")
 y = torch.empty(M, N, dtype=torch.float16, device="cuda")
+sink = torch.zeros(4096, dtype=torch.int32, device="cuda")
 for i in range(reps):
-    assert lib.matmul(ws[i % len(ws)], x, y) == 0, lib.error()
+    if "--read" in sys.argv:
+        assert lib.stream_read(ws[i % len(ws)].dev[0], sink) == 0
+    else:
+        assert lib.matmul(ws[i % len(ws)], x, y, **opts) == 0, lib.error()
 torch.cuda.synchronize()
-print("probe", K, N, M, lib.config())
+print("probe", K, N, M, "read floor" if "--read" in sys.argv else lib.config())
