@@ -149,10 +149,10 @@ def main():
             if M in (1, 8, 16):
                 # the cluster-split kernel (warps=-1) and the warp-split decode kernel (warps, depth)
                 sweeps += [dict(path=PATH_DIRECT, warps=-1)]
-                sweeps += [dict(path=PATH_DIRECT, warps=-1, split_k=s) for s in (2, 4, 8)]
+                sweeps += [dict(path=PATH_DIRECT, warps=-1, split_k=s) for s in (2, 4)]
                 sweeps += [dict(path=PATH_DIRECT, warps=-1, pdl=1)]
-                sweeps += [dict(path=PATH_DIRECT, warps=w, stages=d) for w in (1, 2, 3, 4, 6, 8) for d in (4, 8)]
-                sweeps += [dict(path=PATH_DIRECT, warps=w, stages=8, pdl=1) for w in (2, 4)]
+                sweeps += [dict(path=PATH_DIRECT, warps=w, warp_tiles=wt, stages=d) for w in (1, 2, 3, 4, 6, 8)
+                           for wt, d in ((1, 4), (1, 8), (2, 2), (2, 4))]
             if M in (64, 256):
                 sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=3, split_k=s)
                            for wt in (1, 2) for s in (1, 2, 4)]

@@ -128,13 +128,14 @@ def main():
                 x = torch.randn(m, kk, dtype=dtype, device="cuda")
                 ref = x.double() @ wref.T
                 for warps in (1, 2, 3, 5, 8):
-                    for depth in (4, 8):
+                    for wt, depth in ((1, 4), (1, 8), (2, 2), (2, 4)):
                         y = poisoned(m, canon.n, dtype)
-                        rc = lib.matmul(w, x, y, path=PATH_DIRECT, warps=warps, stages=depth, pdl=warps & 1)
+                        rc = lib.matmul(w, x, y, path=PATH_DIRECT, warps=warps, warp_tiles=wt, stages=depth,
+                                        pdl=warps & 1)
                         torch.cuda.synchronize()
                         err = rel(y, ref) if rc == 0 else float("nan")
                         ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
-                        r = dict(group=group, sym=sym, k=kk, dtype=str(dtype)[6:], m=m, warps=warps, depth=depth,
+                        r = dict(group=group, sym=sym, k=kk, dtype=str(dtype)[6:], m=m, warps=warps, wt=wt, depth=depth,
                                  err=err, ok=ok, config=lib.config() if rc == 0 else lib.error())
                         cfg_rows.append(r)
                         if not ok:

@@ -1,5 +1,5 @@
 """Runs one fast-kernel configuration a few times on a real shape, for a profiler (ncu) to look at.
-Usage: python3 experiments/kernels/w4a16_probe.py LIB K N M [reps] [--warps W] [--split S] [--depth D] [--pdl] [--read]
+Usage: python3 experiments/kernels/w4a16_probe.py LIB K N M [reps] [--warps W] [--tiles 1|2] [--split S] [--depth D] [--pdl] [--read]
 (--read: the harness's plain streaming read of the same bytes instead, the floor to compare against)"""
 import sys
 
@@ -12,11 +12,11 @@ def option(name, default=0):
     return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
 
 
-args = [a for i, a in enumerate(sys.argv) if not a.startswith("--") and not sys.argv[i - 1].startswith("--")]
+args = [a for i, a in enumerate(sys.argv) if not a.startswith("--") and not (i > 0 and sys.argv[i - 1].startswith("--"))]
 lib = W4Lib(args[1])
 K, N, M = int(args[2]), int(args[3]), int(args[4])
 reps = int(args[5]) if len(args) > 5 else 5
-opts = dict(path=PATH_DIRECT, warps=option("--warps"), split_k=option("--split"), stages=option("--depth"),
+opts = dict(path=PATH_DIRECT, warps=option("--warps"), warp_tiles=option("--tiles"), split_k=option("--split"), stages=option("--depth"),
             pdl=int("--pdl" in sys.argv))
 canon = Canonical(N, K, 128, False, 1)
 ws = [lib.pack(FAST, canon)]

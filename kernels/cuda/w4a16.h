@@ -48,13 +48,14 @@ typedef struct {
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:
                        // cp.async pipeline depth (3 or 4); 0 = default
-    int warp_tiles;    // fast direct path: 16-row tiles per warp, 1 or 2 (2 only with 64 tokens); 0 = default
+    int warp_tiles;    // fast direct path: 16-row tiles per warp, 1 or 2 (64 tokens; or the decode kernel, where
+                       // 2 takes depth 2 or 4); 0 = default
     int pdl;           // fast direct path: 1 = programmatic dependent launch (the kernel starts streaming its
                        // weights while the previous kernel in the stream finishes; it waits for that kernel
                        // before reading x). Safe with any predecessor; measured gain 1-3 us per call for
                        // m <= 16 when launches queue up back to back, none (or a loss) for m >= 32.
-    int warps;         // fast direct path, m <= 16: warps splitting K inside each 16-row tile of the warp-split
-                       // decode kernel (1..8), 0 = heuristic; -1 (or split_k > 1) = the cluster-split kernel
+    int warps;         // fast direct path, m <= 16: warps per block of the warp-split decode kernel, splitting
+                       // K (1..8), 0 = heuristic; -1 (or split_k > 1) = the cluster-split kernel
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

@@ -23,7 +23,7 @@ bool fast_config_supported(const FastConfig& c) {
     switch (c.tokens) {
         case 8:
         case 16:
-            if (c.warps > 0) return c.wn == 1 && c.warps <= kDecodeWarpsMax && (c.stages == 4 || c.stages == 8);
+            if (c.warps > 0) return fast_decode_supported(c);
             return c.wn == 1 && (c.stages == 2 || c.stages == 4 || c.stages == 8);
         case 32: return c.wn == 1 && (c.stages == 3 || c.stages == 4);
         case 64: return (c.wn == 1 || c.wn == 2) && (c.stages == 3 || c.stages == 4);
@@ -33,9 +33,15 @@ bool fast_config_supported(const FastConfig& c) {
 
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
 
-size_t fast_decode_block_smem(int m, int k, const FastConfig& cfg) {
+bool fast_decode_supported(const FastConfig& c) {
+    return (c.tokens == 8 || c.tokens == 16) && c.warps >= 1 && c.warps <= kDecodeWarpsMax &&
+           ((c.wn == 1 && (c.stages == 4 || c.stages == 8)) || (c.wn == 2 && (c.stages == 2 || c.stages == 4)));
+}
+
+size_t fast_decode_block_smem(int m, int k, int group, const FastConfig& cfg) {
     const int kunits = (k / 64 + 1) / 2, per = (kunits + cfg.warps - 1) / cfg.warps;
-    const size_t smem = fast_decode_smem(cfg.tokens / 8, cfg.warps, std::min(m, cfg.tokens), per);
+    const int gm = group >= 128 ? 1 : group == 64 ? 2 : 4;
+    const size_t smem = fast_decode_smem(cfg.tokens / 8, gm, cfg.wn, cfg.warps, std::min(m, cfg.tokens), per);
     return smem <= (size_t)kDecodeMaxSmem ? smem : 0;
 }
 
@@ -56,13 +62,13 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     const int kchunks = w.k / 64;
     const bool zeros = w.qzeros != nullptr;
     if (cfg.warps > 0) {  // warp-split decode kernel: one block per 16-row tile and 8 or 16 tokens
-        if (cfg.tokens > 16 || cfg.splits != 1) return cudaErrorInvalidValue;
-        const size_t smem = fast_decode_block_smem(m, w.k, cfg);
+        if (!fast_decode_supported(cfg) || cfg.splits != 1 || (w.n / 16) % cfg.wn != 0) return cudaErrorInvalidValue;
+        const size_t smem = fast_decode_block_smem(m, w.k, w.group, cfg);
         if (smem == 0) return cudaErrorInvalidValue;
         p.splits = 1;
         p.chunks_per_split = kchunks;
         p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
-        const dim3 grid(w.n / 16, (m + cfg.tokens - 1) / cfg.tokens);
+        const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
         return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }

@@ -30,24 +30,30 @@ namespace awq::cuda {
 
 constexpr int kDecodeMaxSmem = 200 * 1024;
 
-// Shared memory of one block: per warp an x slice (tokens_valid rows of units_per_warp * 256 bytes) and a
-// 128-byte zero block, then the cross-warp reduce scratch.
-__host__ __device__ inline size_t fast_decode_warp_bytes(int tokens_valid, int units_per_warp) {
-    return (size_t)tokens_valid * units_per_warp * 256 + 128;
+// Shared memory of one warp: its x slice (tokens_valid rows of units_per_warp * 256 bytes), a 128-byte zero
+// block, and the sums of x per flush range (units_per_warp * gm ranges x 8 * nt tokens, fp32); then, after
+// all warps, the cross-warp reduce scratch.
+__host__ __device__ inline size_t fast_decode_warp_bytes(int nt, int gm, int tokens_valid, int units_per_warp) {
+    return (size_t)tokens_valid * units_per_warp * 256 + 128 + (((size_t)units_per_warp * gm * 8 * nt * 4 + 127) & ~(size_t)127);
 }
-inline size_t fast_decode_smem(int nt, int warps, int tokens_valid, int units_per_warp) {
-    return (size_t)warps * fast_decode_warp_bytes(tokens_valid, units_per_warp) + (size_t)warps * 4 * nt * 32 * 4;
+inline size_t fast_decode_smem(int nt, int gm, int tpw, int warps, int tokens_valid, int units_per_warp) {
+    return (size_t)warps * fast_decode_warp_bytes(nt, gm, tokens_valid, units_per_warp) +
+           (size_t)warps * tpw * 4 * nt * 32 * 4;
 }
 
 // NT: token tiles of 8 (1 or 2); GM: groups per unit of 128 k (1 for group >= 128, 2 for 64, 4 for 32);
-// D: units in flight per lane.
-template <class T, int NT, bool kZeros, int GM, int D>
+// D: units in flight per lane and tile; TPW: 16-row tiles per warp (they share the warp's x fragments and
+// give it independent mma chains).
+template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel(const FastParams p) {
     using E = Elt<T>;
-    constexpr int kSPG = 8 / GM;  // k16 steps per group (per flush)
+    constexpr int kSPG = 8 / GM;       // k16 steps per group (per flush)
+    constexpr int kR = 16 * kSPG;      // k per flush range
+    constexpr int kPPR = kR / 8;       // 16-byte x pieces per flush range (16, 8 or 4: divides 32)
     extern __shared__ __align__(128) uint8_t smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    const int tile = blockIdx.x, tiles = p.n >> 4;
+    const int tile0 = blockIdx.x * TPW;
+    const uint32_t tiles = (uint32_t)p.n >> 4;
     const int tok0 = blockIdx.y * 8 * NT;
     const int tv = min(8 * NT, p.m - tok0);
     const int kchunks = p.k >> 6, kunits = (kchunks + 1) >> 1;
@@ -56,39 +62,46 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int nunits = u1 - u0;
     const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of this warp (the last unit may be half)
     const int rowbytes = per * 256;
-    uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(tv, per);
+    const int nr = per * GM;  // flush ranges of the slice (allocated)
+    uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per);
     uint8_t* zero16 = xs + (size_t)tv * rowbytes;
-    float* red = reinterpret_cast<float*>(smem + (size_t)warps * fast_decode_warp_bytes(tv, per));
+    float* xsum = reinterpret_cast<float*>(zero16 + 128);  // [nr][8 * NT]
+    float* red = reinterpret_cast<float*>(smem + (size_t)warps * fast_decode_warp_bytes(NT, GM, tv, per));
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));
 
-    const uint4* wp = p.qweight + ((size_t)u0 * tiles + tile) * 64 + lane;
-    const size_t wstride = (size_t)tiles * 64;  // 16-byte pieces per unit
-    const uint32_t* sp = p.scales + (size_t)tile * 8 + (lane >> 2);
-    const uint8_t* zp = kZeros ? p.zeros + (size_t)tile * 8 + (lane >> 2) : nullptr;
-    const size_t gstride = (size_t)tiles * 8;  // per group
+    // 32-bit element offsets (a weight of n*k < 2^36 stays below 2^31 16-byte pieces and meta words).
+    const uint4* wp = p.qweight + ((uint32_t)u0 * tiles + tile0) * 64u + lane;
+    const uint32_t wstride = tiles * 64u;  // 16-byte pieces per unit
+    const uint32_t* sp = p.scales + tile0 * 8u + (lane >> 2);
+    const uint8_t* zp = kZeros ? p.zeros + tile0 * 8u + (lane >> 2) : nullptr;
+    const uint32_t gstride = tiles * 8u;  // per group
     const int ushift = GM == 1 ? __ffs(p.group >> 7) - 1 : 0;  // group = 128 << ushift
 
-    uint4 ring[D][2];
-    uint32_t sring[D][GM];
-    uint32_t zring[D];
+    uint4 ring[D][TPW][2];
+    uint32_t sring[D][TPW][GM];
+    uint32_t zring[D][TPW];
     auto prefetch = [&](int slot, int unit) {  // unit: index within this warp's range
         const bool two = 2 * unit + 1 < nch;
-        ring[slot][0] = __ldcs(wp + unit * wstride);
-        ring[slot][1] = two ? __ldcs(wp + unit * wstride + 32) : make_uint4(0, 0, 0, 0);
+        const uint4* w = wp + (uint32_t)unit * wstride;
         const int gu = u0 + unit;
-        const int g = GM == 1 ? gu >> ushift : gu * GM;
-        uint32_t zb = 0;
+        const uint32_t g = GM == 1 ? gu >> ushift : gu * GM;
 #pragma unroll
-        for (int i = 0; i < GM; ++i) {
-            if (GM == 1 || i < GM / 2 || two) {  // half a unit at the end of k spans only half the groups
-                sring[slot][i] = __ldg(sp + (size_t)(g + i) * gstride);
-                if constexpr (kZeros) zb |= (uint32_t)__ldg(zp + (size_t)(g + i) * gstride) << (8 * i);
-            } else {
-                sring[slot][i] = 0;
+        for (int t = 0; t < TPW; ++t) {
+            ring[slot][t][0] = __ldcs(w + t * 64);
+            ring[slot][t][1] = two ? __ldcs(w + t * 64 + 32) : make_uint4(0, 0, 0, 0);
+            uint32_t zb = 0;
+#pragma unroll
+            for (int i = 0; i < GM; ++i) {
+                if (GM == 1 || i < GM / 2 || two) {  // half a unit at the end of k spans only half the groups
+                    sring[slot][t][i] = __ldg(sp + (g + i) * gstride + t * 8);
+                    if constexpr (kZeros) zb |= (uint32_t)__ldg(zp + (g + i) * gstride + t * 8) << (8 * i);
+                } else {
+                    sring[slot][t][i] = 0;
+                }
             }
+            zring[slot][t] = zb;
         }
-        zring[slot] = zb;
     };
     // The weights do not depend on the previous kernel: they start streaming before the wait for it.
 #pragma unroll
@@ -97,7 +110,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     pdl_trigger();
     pdl_wait();
 
-    // This warp's slice of x (only this warp reads it: a warp-level sync suffices).
+    // This warp's slice of x and its sums per flush range (only this warp reads them: warp-level syncs).
     if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
         const T* xg = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)u0 * 128;
@@ -108,6 +121,26 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         }
         cp_async_commit();
         cp_async_wait<0>();
+        __syncwarp();
+        // kPPR lanes per (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR
+        // divides 32, so a group never straddles two iterations). Rows past tv are never read for y.
+        const int total = tv * nr * kPPR;
+        for (int i0 = 0; i0 < total; i0 += 32) {
+            const int i = i0 + lane;
+            const int slot = i / kPPR, sub = i % kPPR;
+            const int r = slot / nr, rg = slot - r * nr;
+            const int pc = rg * kPPR + sub;
+            float sum = 0.f;
+            if (i < total && pc < pieces) {
+                const uint4 v = *reinterpret_cast<const uint4*>(xs + (size_t)r * rowbytes + ((pc ^ (r & 7)) << 4));
+                const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
+#pragma unroll
+                for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
+            }
+#pragma unroll
+            for (int o = kPPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+            if (i < total && sub == 0) xsum[rg * 8 * NT + r] = sum;
+        }
         __syncwarp();
     }
     const int mi = lane >> 3;
@@ -121,15 +154,15 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         const int pc = NT == 1 ? 2 * q + mi : 2 * q + (mi & 1);
         xoff[q] = xvalid ? ((pc ^ (xrow & 7)) & 7) << 4 : 0;
     }
-    // All-ones A operand: the mma with it yields sum(x) over the k16 step for the lane's tokens.
-    const uint32_t one2 = std::is_same_v<T, half> ? 0x3C003C00u : 0x3F803F80u;
-    const uint32_t ones[4] = {one2, one2, one2, one2};
+    const float* xsum_lane = xsum + 2 * (lane & 3);  // + range * 8 * NT + nt * 8: tokens t0, t0 + 1
 
-    float acc[NT][4];
+    float acc[TPW][NT][4];
 #pragma unroll
-    for (int b = 0; b < NT; ++b)
+    for (int t = 0; t < TPW; ++t)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc[b][e] = 0.f;
+        for (int b = 0; b < NT; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[t][b][e] = 0.f;
 
     for (int base = 0; base < nunits; base += D) {
 #pragma unroll
@@ -137,11 +170,13 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             const int unit = base + slot;
             if (unit >= nunits) break;
             const bool two = 2 * unit + 1 < nch;
-            float part[NT][4], xsum[NT][4];
+            float part[TPW][NT][4];
 #pragma unroll
-            for (int b = 0; b < NT; ++b)
+            for (int t = 0; t < TPW; ++t)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) part[b][e] = xsum[b][e] = 0.f;
+                for (int b = 0; b < NT; ++b)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) part[t][b][e] = 0.f;
             uint32_t bx[4];
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
@@ -159,38 +194,43 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                     b[1][0] = bx[2];
                     b[1][1] = bx[3];
                 }
-                const uint4& w4 = ring[slot][s >> 2];
-                const uint32_t w = q == 0 ? w4.x : q == 1 ? w4.y : q == 2 ? w4.z : w4.w;
-                uint32_t a[4];
-                if constexpr (std::is_same_v<T, half>) {
-                    const uint32_t w8 = w >> 8;
-                    a[0] = and_or<0x000F000Fu>(w, magic);
-                    a[1] = and_or<0x00F000F0u>(w, magic);
-                    a[2] = and_or<0x000F000Fu>(w8, magic);
-                    a[3] = and_or<0x00F000F0u>(w8, magic);
-                } else {
-                    a[0] = and_or<0x000F000Fu>(w, magic);
-                    a[1] = and_or<0x000F000Fu>(w >> 4, magic);
-                    a[2] = and_or<0x000F000Fu>(w >> 8, magic);
-                    a[3] = and_or<0x000F000Fu>(w >> 12, magic);
-                }
 #pragma unroll
-                for (int nt = 0; nt < NT; ++nt) {
-                    mma16816<T>(part[nt], a, b[nt][0], b[nt][1]);
-                    mma16816<T>(xsum[nt], ones, b[nt][0], b[nt][1]);
+                for (int t = 0; t < TPW; ++t) {
+                    const uint4& w4 = ring[slot][t][s >> 2];
+                    const uint32_t w = q == 0 ? w4.x : q == 1 ? w4.y : q == 2 ? w4.z : w4.w;
+                    uint32_t a[4];
+                    if constexpr (std::is_same_v<T, half>) {
+                        const uint32_t w8 = w >> 8;
+                        a[0] = and_or<0x000F000Fu>(w, magic);
+                        a[1] = and_or<0x00F000F0u>(w, magic);
+                        a[2] = and_or<0x000F000Fu>(w8, magic);
+                        a[3] = and_or<0x00F000F0u>(w8, magic);
+                    } else {
+                        a[0] = and_or<0x000F000Fu>(w, magic);
+                        a[1] = and_or<0x000F000Fu>(w >> 4, magic);
+                        a[2] = and_or<0x000F000Fu>(w >> 8, magic);
+                        a[3] = and_or<0x000F000Fu>(w >> 12, magic);
+                    }
+#pragma unroll
+                    for (int nt = 0; nt < NT; ++nt) mma16816<T>(part[t][nt], a, b[nt][0], b[nt][1]);
                 }
                 if ((s + 1) % kSPG == 0 || (s == 3 && !two)) {
                     const int gi = s / kSPG;
-                    const SmallMeta m =
-                        small_meta<T, kZeros>(sring[slot][gi], kZeros ? (zring[slot] >> (8 * gi)) & 0xFF : 0u);
+                    const float* xsr = xsum_lane + (unit * GM + gi) * 8 * NT;
 #pragma unroll
-                    for (int nt = 0; nt < NT; ++nt) {
-                        acc[nt][0] += m.f0 * fmaf(-m.b0, xsum[nt][0], part[nt][0]);
-                        acc[nt][1] += m.f0 * fmaf(-m.b0, xsum[nt][1], part[nt][1]);
-                        acc[nt][2] += m.f1 * fmaf(-m.b1, xsum[nt][0], part[nt][2]);
-                        acc[nt][3] += m.f1 * fmaf(-m.b1, xsum[nt][1], part[nt][3]);
+                    for (int t = 0; t < TPW; ++t) {
+                        const SmallMeta m = small_meta<T, kZeros>(sring[slot][t][gi],
+                                                                  kZeros ? (zring[slot][t] >> (8 * gi)) & 0xFF : 0u);
 #pragma unroll
-                        for (int e = 0; e < 4; ++e) part[nt][e] = xsum[nt][e] = 0.f;
+                        for (int nt = 0; nt < NT; ++nt) {
+                            const float2 xv = *reinterpret_cast<const float2*>(xsr + nt * 8);
+                            acc[t][nt][0] += m.f0 * fmaf(-m.b0, xv.x, part[t][nt][0]);
+                            acc[t][nt][1] += m.f0 * fmaf(-m.b0, xv.y, part[t][nt][1]);
+                            acc[t][nt][2] += m.f1 * fmaf(-m.b1, xv.x, part[t][nt][2]);
+                            acc[t][nt][3] += m.f1 * fmaf(-m.b1, xv.y, part[t][nt][3]);
+#pragma unroll
+                            for (int e = 0; e < 4; ++e) part[t][nt][e] = 0.f;
+                        }
                     }
                 }
             }
@@ -199,29 +239,34 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     }
 
     // Sum the warps' K slices in warp order (deterministic); warp 0 writes y.
+    constexpr int kV = TPW * NT * 4;
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+    for (int t = 0; t < TPW; ++t)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) red[((warp * NT + nt) * 4 + e) * 32 + lane] = acc[nt][e];
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) red[(warp * kV + (t * NT + nt) * 4 + e) * 32 + lane] = acc[t][nt][e];
     __syncthreads();
     if (warp != 0) return;
     T* y = static_cast<T*>(p.y);
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+    for (int t = 0; t < TPW; ++t)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            float v = 0.f;
-            for (int w = 0; w < warps; ++w) v += red[((w * NT + nt) * 4 + e) * 32 + lane];
-            const int row = tile * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
-            const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
-            if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(v);
-        }
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                float v = 0.f;
+                for (int w = 0; w < warps; ++w) v += red[(w * kV + (t * NT + nt) * 4 + e) * 32 + lane];
+                const int row = (tile0 + t) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
+                const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
+                if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(v);
+            }
 }
 
-template <class T, int NT, bool kZeros, int GM, int D>
+template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, size_t smem, bool pdl,
                                    cudaStream_t stream, int* occupancy) {
-    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D>;
+    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D, TPW>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kDecodeMaxSmem);
     if (attr != cudaSuccess) return attr;
@@ -243,20 +288,21 @@ cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, si
 template <class T>
 cudaError_t fast_decode_dispatch(const FastParams& p, const FastConfig& cfg, bool zeros, dim3 grid, size_t smem,
                                  cudaStream_t stream, int* occupancy) {
-    if (cfg.warps < 1 || cfg.warps > kDecodeWarpsMax || (cfg.stages != 4 && cfg.stages != 8))
-        return cudaErrorInvalidConfiguration;
+    if (cfg.warps < 1 || cfg.warps > kDecodeWarpsMax) return cudaErrorInvalidConfiguration;
     const int gm = p.group >= 128 ? 1 : p.group == 64 ? 2 : 4;
-#define AWQ_DECODE_CASE(NT, Z, GM, D)                                                                        \
-    if (cfg.tokens == 8 * NT && zeros == Z && gm == GM && cfg.stages == D)                                    \
-        return fast_decode_launch_one<T, NT, Z, GM, D>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
-#define AWQ_DECODE_CASES(NT, Z)                                                                              \
-    AWQ_DECODE_CASE(NT, Z, 1, 4) AWQ_DECODE_CASE(NT, Z, 2, 4) AWQ_DECODE_CASE(NT, Z, 4, 4)                    \
-    AWQ_DECODE_CASE(NT, Z, 1, 8) AWQ_DECODE_CASE(NT, Z, 2, 8) AWQ_DECODE_CASE(NT, Z, 4, 8)
+#define AWQ_DECODE_CASE(NT, Z, GM, D, TPW)                                                                   \
+    if (cfg.tokens == 8 * NT && zeros == Z && gm == GM && cfg.stages == D && cfg.wn == TPW)                   \
+        return fast_decode_launch_one<T, NT, Z, GM, D, TPW>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
+#define AWQ_DECODE_DEPTHS(NT, Z, GM)                                                                         \
+    AWQ_DECODE_CASE(NT, Z, GM, 4, 1) AWQ_DECODE_CASE(NT, Z, GM, 8, 1) AWQ_DECODE_CASE(NT, Z, GM, 2, 2)        \
+    AWQ_DECODE_CASE(NT, Z, GM, 4, 2)
+#define AWQ_DECODE_CASES(NT, Z) AWQ_DECODE_DEPTHS(NT, Z, 1) AWQ_DECODE_DEPTHS(NT, Z, 2) AWQ_DECODE_DEPTHS(NT, Z, 4)
     AWQ_DECODE_CASES(1, true)
     AWQ_DECODE_CASES(1, false)
     AWQ_DECODE_CASES(2, true)
     AWQ_DECODE_CASES(2, false)
 #undef AWQ_DECODE_CASES
+#undef AWQ_DECODE_DEPTHS
 #undef AWQ_DECODE_CASE
     return cudaErrorInvalidConfiguration;
 }

@@ -22,7 +22,7 @@ struct FastConfig {
     int splits = 1;  // K slices: one thread-block cluster per output tile, reduced in shared memory (<= 8)
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
     int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
-                       // many warps per 16-row tile (splits must be 1); 0 runs the cluster-split kernel
+                       // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
 };
 constexpr int kFastMaxSplits = 8;
 constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel
@@ -34,8 +34,10 @@ bool fast_config_supported(const FastConfig& cfg);
 // slices are also whole multiples of fast_small_chunk_align(group) chunks.
 int fast_small_max_chunks(int tokens_valid);
 int fast_small_chunk_align(int group);
-// The warp-split decode kernel: shared memory of one block (0 when it exceeds the kernel's limit).
-size_t fast_decode_block_smem(int m, int k, const FastConfig& cfg);
+// The warp-split decode kernel (cfg.warps > 0; cfg.wn = 16-row tiles per warp, 1 with depth 4/8 or 2 with
+// depth 2/4): whether a configuration exists, and one block's shared memory (0 when over the limit).
+bool fast_decode_supported(const FastConfig& cfg);
+size_t fast_decode_block_smem(int m, int k, int group, const FastConfig& cfg);
 
 // CUDA-core kernels for the AutoAWQ layouts (meant for small m; any m works, in blocks of 8 tokens).
 cudaError_t gemm_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, int splits,

@@ -151,12 +151,12 @@ int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cf
 // 128-k units; the fewest warps that fit at all when no count gives one wave; 0 when x does not fit.
 int pick_decode_warps(const awq_w4_weight& w, awq_dtype dtype, FastConfig cfg, int m) {
     const int kunits = (w.k / 64 + 1) / 2;
-    const long blocks = (long)(w.n / 16) * ((m + cfg.tokens - 1) / cfg.tokens);
+    const long blocks = (long)(w.n / 16 / cfg.wn) * ((m + cfg.tokens - 1) / cfg.tokens);
     int fallback = 0;
     for (int warps : {8, 6, 4, 3, 2, 1}) {
         cfg.warps = warps;
         if (warps > 1 && (kunits + warps - 1) / warps < 2) continue;
-        if (fast_decode_block_smem(m, w.k, cfg) == 0) continue;
+        if (fast_decode_block_smem(m, w.k, w.group, cfg) == 0) continue;
         const int occ = fast_occupancy(w, dtype, cfg, m);
         if (occ < 1) continue;
         if (blocks <= (long)sm_count() * occ) return warps;
@@ -240,27 +240,28 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.pdl = opt.pdl != 0;
         cfg.tokens = opt.tokens ? opt.tokens : m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : 64;
         const int kchunks = w->k / 64;
-        // Decode-sized m: the warp-split kernel unless the cluster-split one is asked for (warps -1 or a split).
-        // (The cluster-split kernel also takes depth 2, the decode kernel only 4 or 8.)
-        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 &&
-            (opt.stages == 0 || opt.stages == 4 || opt.stages == 8)) {
-            if (opt.warps > kDecodeWarpsMax)
-                return fail("warps=" + std::to_string(opt.warps) + " exceeds the decode kernel's " +
-                            std::to_string(kDecodeWarpsMax) + " warps per tile");
+        // Decode-sized m: the warp-split kernel unless the cluster-split one is asked for (warps -1, a split,
+        // or a depth only it has).
+        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1) {
             FastConfig d = cfg;
-            d.stages = opt.stages ? opt.stages : 8;
-            d.warps = opt.warps ? opt.warps : pick_decode_warps(*w, dtype, d, m);
-            if (d.warps > 0 && fast_decode_block_smem(m, w->k, d) > 0) {
-                if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
-                    return fail_cuda("fast decode kernel launch", e);
-                g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
-                           " depth=" + std::to_string(d.stages) + (d.pdl ? " pdl" : "");
-                return 0;
+            d.wn = opt.warp_tiles ? opt.warp_tiles : 1;
+            d.stages = opt.stages ? opt.stages : d.wn == 2 ? 4 : 8;
+            d.warps = std::max(1, opt.warps);
+            if (fast_decode_supported(d)) {
+                d.warps = opt.warps ? opt.warps : pick_decode_warps(*w, dtype, d, m);
+                if (d.warps > 0 && fast_decode_block_smem(m, w->k, w->group, d) > 0 && (w->n / 16) % d.wn == 0) {
+                    if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
+                        return fail_cuda("fast decode kernel launch", e);
+                    g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
+                               " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
+                               (d.pdl ? " pdl" : "");
+                    return 0;
+                }
             }
             if (opt.warps > 0)
-                return fail("k=" + std::to_string(w->k) + " with " + std::to_string(std::min(m, cfg.tokens)) +
-                            " tokens does not fit the decode kernel's shared memory with warps=" +
-                            std::to_string(opt.warps));
+                return fail("no decode kernel for warps=" + std::to_string(opt.warps) + " warp_tiles=" +
+                            std::to_string(d.wn) + " depth=" + std::to_string(d.stages) + " with k=" +
+                            std::to_string(w->k) + " and " + std::to_string(std::min(m, cfg.tokens)) + " tokens");
         }
         // The cluster-split decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
         int min_splits = 1;
