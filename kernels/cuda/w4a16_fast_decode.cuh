@@ -24,7 +24,6 @@
 // 4*NT FFMA for zero and scale.
 // Bytes moved: n*k/2 + n*k/group*2 [+ n*k/group/2] from DRAM once; x once per block from L2; y once.
 #include "w4a16_fast.cuh"
-#include "w4a16_fast_small.cuh"  // SmallMeta: per-group scale and zero bias
 
 namespace awq::cuda {
 
@@ -41,15 +40,44 @@ inline size_t fast_decode_smem(int nt, int gm, int tpw, int warps, int tokens_va
            (size_t)warps * tpw * 4 * nt * 32 * 4;
 }
 
+// Per lane, group and tile: fp32 scales and zero biases of rows r0 = l/4 and r1 = r0 + 8, in the units of the
+// A values (fp16 rows r1 carry 16 q: their bias is 1024 + 16 z and their sums are divided by 16 once, at the
+// end). The bias comes out of one LOP3 on the zero byte with the same magic as the weights (exact).
+struct DecodeMeta {
+    float f0, f1, b0, b1;
+};
+template <class T, bool kZeros>
+__device__ __forceinline__ DecodeMeta decode_meta(uint32_t scale_word, uint32_t zero_byte, uint32_t magic) {
+    constexpr bool kHalf = std::is_same_v<T, half>;
+    DecodeMeta m;
+    m.f0 = __half2float(__ushort_as_half((unsigned short)(scale_word & 0xFFFF)));
+    m.f1 = __half2float(__ushort_as_half((unsigned short)(scale_word >> 16)));
+    if constexpr (kZeros) {
+        uint32_t b;
+        if constexpr (kHalf) {
+            b = and_or<0x00F0000Fu>(zero_byte * 0x00010001u, magic);  // (1024 + z0, 1024 + 16 z1)
+        } else {
+            b = and_or<0x000F000Fu>(zero_byte | (zero_byte << 12), magic);  // (128 + z0, 128 + z1)
+        }
+        const typename Elt<T>::T2 h = from_u32<typename Elt<T>::T2>(b);
+        m.b0 = Elt<T>::to_float(h.x);
+        m.b1 = Elt<T>::to_float(h.y);
+    } else {
+        m.b0 = kHalf ? 1024.f + 8.f : 128.f + 8.f;
+        m.b1 = kHalf ? 1024.f + 128.f : 128.f + 8.f;
+    }
+    return m;
+}
+
 // NT: token tiles of 8 (1 or 2); GM: groups per unit of 128 k (1 for group >= 128, 2 for 64, 4 for 32);
 // D: units in flight per lane and tile; TPW: 16-row tiles per warp (they share the warp's x fragments and
 // give it independent mma chains).
 template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel(const FastParams p) {
     using E = Elt<T>;
-    constexpr int kSPG = 8 / GM;       // k16 steps per group (per flush)
-    constexpr int kR = 16 * kSPG;      // k per flush range
-    constexpr int kPPR = kR / 8;       // 16-byte x pieces per flush range (16, 8 or 4: divides 32)
+    constexpr bool kHalf = std::is_same_v<T, half>;
+    constexpr int kSPG = 8 / GM;   // k16 steps per group (per flush)
+    constexpr int kPPR = 2 * kSPG;  // 16-byte x pieces per flush range (16, 8 or 4: divides 32)
     extern __shared__ __align__(128) uint8_t smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     const int tile0 = blockIdx.x * TPW;
@@ -60,7 +88,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int per = p.units_per_warp;
     const int u0 = min(kunits, warp * per), u1 = min(kunits, u0 + per);
     const int nunits = u1 - u0;
-    const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of this warp (the last unit may be half)
+    const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of x this warp has (the last unit may be half)
     const int rowbytes = per * 256;
     const int nr = per * GM;  // flush ranges of the slice (allocated)
     uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per);
@@ -70,90 +98,101 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));
 
-    // 32-bit element offsets (a weight of n*k < 2^36 stays below 2^31 16-byte pieces and meta words).
-    const uint4* wp = p.qweight + ((uint32_t)u0 * tiles + tile0) * 64u + lane;
-    const uint32_t wstride = tiles * 64u;  // 16-byte pieces per unit
-    const uint32_t* sp = p.scales + tile0 * 8u + (lane >> 2);
-    const uint8_t* zp = kZeros ? p.zeros + tile0 * 8u + (lane >> 2) : nullptr;
+    // Running pointers (the prefetches go in unit order). A half-filled last unit is streamed as a whole one:
+    // its second chunk is zero padding in the layout and zero in the x slice, so it adds exactly 0; its
+    // groups past k get scale 0 instead of a load.
+    const uint4* wnext = p.qweight + ((size_t)u0 * tiles + tile0) * 64 + lane;
+    const size_t wstride = (size_t)tiles * 64;  // 16-byte pieces per unit
+    const uint32_t* sbase = p.scales + tile0 * 8u + (lane >> 2);
+    const uint8_t* zbase = kZeros ? p.zeros + tile0 * 8u + (lane >> 2) : nullptr;
     const uint32_t gstride = tiles * 8u;  // per group
+    const int ngroups = p.k / p.group;
     const int ushift = GM == 1 ? __ffs(p.group >> 7) - 1 : 0;  // group = 128 << ushift
 
     uint4 ring[D][TPW][2];
     uint32_t sring[D][TPW][GM];
     uint32_t zring[D][TPW];
-    auto prefetch = [&](int slot, int unit) {  // unit: index within this warp's range
-        const bool two = 2 * unit + 1 < nch;
-        const uint4* w = wp + (uint32_t)unit * wstride;
-        const int gu = u0 + unit;
-        const uint32_t g = GM == 1 ? gu >> ushift : gu * GM;
+    int gnext = GM == 1 ? 0 : u0 * GM;  // GM == 1: unit counter for the group index
+    auto prefetch = [&](int slot) {
 #pragma unroll
         for (int t = 0; t < TPW; ++t) {
-            ring[slot][t][0] = __ldcs(w + t * 64);
-            ring[slot][t][1] = two ? __ldcs(w + t * 64 + 32) : make_uint4(0, 0, 0, 0);
+            ring[slot][t][0] = __ldcs(wnext + t * 64);
+            ring[slot][t][1] = __ldcs(wnext + t * 64 + 32);
+        }
+        wnext += wstride;
+        const uint32_t g = GM == 1 ? (uint32_t)(u0 + gnext) >> ushift : (uint32_t)gnext;
+#pragma unroll
+        for (int t = 0; t < TPW; ++t) {
             uint32_t zb = 0;
 #pragma unroll
             for (int i = 0; i < GM; ++i) {
-                if (GM == 1 || i < GM / 2 || two) {  // half a unit at the end of k spans only half the groups
-                    sring[slot][t][i] = __ldg(sp + (g + i) * gstride + t * 8);
-                    if constexpr (kZeros) zb |= (uint32_t)__ldg(zp + (g + i) * gstride + t * 8) << (8 * i);
-                } else {
-                    sring[slot][t][i] = 0;
-                }
+                const bool in = GM == 1 || (int)g + i < ngroups;
+                sring[slot][t][i] = in ? __ldg(sbase + (g + i) * gstride + t * 8) : 0u;
+                if constexpr (kZeros) zb |= (in ? (uint32_t)__ldg(zbase + (g + i) * gstride + t * 8) : 0u) << (8 * i);
             }
             zring[slot][t] = zb;
         }
+        gnext += GM == 1 ? 1 : GM;
     };
     // The weights do not depend on the previous kernel: they start streaming before the wait for it.
 #pragma unroll
     for (int u = 0; u < D; ++u)
-        if (u < nunits) prefetch(u, u);
+        if (u < nunits) prefetch(u);
     pdl_trigger();
     pdl_wait();
 
-    // This warp's slice of x and its sums per flush range (only this warp reads them: warp-level syncs).
+    // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
-        const T* xg = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)u0 * 128;
-        const int pieces = nch * 8;
-        for (int i = lane; i < tv * pieces; i += 32) {
-            const int r = i / pieces, pc = i - r * pieces;
-            cp_async16(xs + (size_t)r * rowbytes + ((pc ^ (r & 7)) << 4), xg + (size_t)r * p.k + pc * 8);
+        const int pieces = nch * 8, pieces_all = nunits * 16;
+        const T* xrow = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)u0 * 128;
+        for (int r = 0; r < tv; ++r, xrow += p.k) {
+            uint8_t* srow = xs + (size_t)r * rowbytes;
+            for (int pc = lane; pc < pieces_all; pc += 32) {
+                uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
+                if (pc < pieces) cp_async16(dst, xrow + pc * 8);
+                else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+            }
         }
         cp_async_commit();
         cp_async_wait<0>();
         __syncwarp();
         // kPPR lanes per (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR
-        // divides 32, so a group never straddles two iterations). Rows past tv are never read for y.
-        const int total = tv * nr * kPPR;
-        for (int i0 = 0; i0 < total; i0 += 32) {
-            const int i = i0 + lane;
-            const int slot = i / kPPR, sub = i % kPPR;
-            const int r = slot / nr, rg = slot - r * nr;
-            const int pc = rg * kPPR + sub;
-            float sum = 0.f;
-            if (i < total && pc < pieces) {
-                const uint4 v = *reinterpret_cast<const uint4*>(xs + (size_t)r * rowbytes + ((pc ^ (r & 7)) << 4));
-                const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
+        // divides 32, so a group never straddles two iterations).
+        const int per_row = nunits * GM * kPPR;
+        for (int r = 0; r < tv; ++r) {
+            const uint8_t* srow = xs + (size_t)r * rowbytes;
+            for (int i0 = 0; i0 < per_row; i0 += 32) {
+                const int i = i0 + lane;
+                float sum = 0.f;
+                if (i < per_row) {
+                    const uint4 v = *reinterpret_cast<const uint4*>(srow + ((i ^ (r & 7)) << 4));
+                    const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
 #pragma unroll
-                for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
+                    for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
+                }
+#pragma unroll
+                for (int o = kPPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+                if (i < per_row && i % kPPR == 0) xsum[(i / kPPR) * 8 * NT + r] = sum;
             }
-#pragma unroll
-            for (int o = kPPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-            if (i < total && sub == 0) xsum[rg * 8 * NT + r] = sum;
         }
         __syncwarp();
     }
+    // ldmatrix row addresses: NT == 1: lanes 8j..8j+7 give rows (tokens) 0..7 of piece 2q + j (two k16 steps
+    // per x4); NT == 2: tokens 8(j/2) + 0..7 of piece 2q + (j&1). Rows past tv read the zero block.
     const int mi = lane >> 3;
-    const int xrow = NT == 1 ? (lane & 7) : 8 * (mi >> 1) + (lane & 7);
-    const bool xvalid = xrow < tv;
-    const uint8_t* xbase = xvalid ? xs + (size_t)xrow * rowbytes : zero16;
-    const int xstride = xvalid ? 128 : 0;
-    uint32_t xoff[4];
+    const int xr = NT == 1 ? (lane & 7) : 8 * (mi >> 1) + (lane & 7);
+    const bool xvalid = xr < tv;
+    const uint8_t* xbase = xvalid ? xs + (size_t)xr * rowbytes : zero16;
+    const int xunit = xvalid ? 256 : 0;
+    uint32_t xoff[2][4];  // [chunk h][q]
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-        const int pc = NT == 1 ? 2 * q + mi : 2 * q + (mi & 1);
-        xoff[q] = xvalid ? ((pc ^ (xrow & 7)) & 7) << 4 : 0;
-    }
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            const int pc = NT == 1 ? 2 * q + mi : 2 * q + (mi & 1);
+            xoff[h][q] = xvalid ? h * 128 + (((pc ^ (xr & 7)) & 7) << 4) : 0;
+        }
     const float* xsum_lane = xsum + 2 * (lane & 3);  // + range * 8 * NT + nt * 8: tokens t0, t0 + 1
 
     float acc[TPW][NT][4];
@@ -169,26 +208,20 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         for (int slot = 0; slot < D; ++slot) {
             const int unit = base + slot;
             if (unit >= nunits) break;
-            const bool two = 2 * unit + 1 < nch;
+            const uint8_t* xu = xbase + unit * xunit;
+            const float* xsr = xsum_lane + unit * GM * 8 * NT;
             float part[TPW][NT][4];
-#pragma unroll
-            for (int t = 0; t < TPW; ++t)
-#pragma unroll
-                for (int b = 0; b < NT; ++b)
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) part[t][b][e] = 0.f;
             uint32_t bx[4];
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
-                if (s == 4 && !two) break;
-                const int q = s & 3, ci = 2 * unit + (s >> 2);
+                const int q = s & 3, h = s >> 2;
                 uint32_t b[NT][2];
                 if constexpr (NT == 1) {
-                    if ((s & 1) == 0) ldmatrix_x4(bx, xbase + ci * xstride + xoff[q]);
+                    if ((s & 1) == 0) ldmatrix_x4(bx, xu + xoff[h][q]);
                     b[0][0] = bx[(s & 1) * 2];
                     b[0][1] = bx[(s & 1) * 2 + 1];
                 } else {
-                    ldmatrix_x4(bx, xbase + ci * xstride + xoff[q]);
+                    ldmatrix_x4(bx, xu + xoff[h][q]);
                     b[0][0] = bx[0];
                     b[0][1] = bx[1];
                     b[1][0] = bx[2];
@@ -196,10 +229,10 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 }
 #pragma unroll
                 for (int t = 0; t < TPW; ++t) {
-                    const uint4& w4 = ring[slot][t][s >> 2];
+                    const uint4& w4 = ring[slot][t][h];
                     const uint32_t w = q == 0 ? w4.x : q == 1 ? w4.y : q == 2 ? w4.z : w4.w;
                     uint32_t a[4];
-                    if constexpr (std::is_same_v<T, half>) {
+                    if constexpr (kHalf) {
                         const uint32_t w8 = w >> 8;
                         a[0] = and_or<0x000F000Fu>(w, magic);
                         a[1] = and_or<0x00F000F0u>(w, magic);
@@ -212,34 +245,38 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                         a[3] = and_or<0x000F000Fu>(w >> 12, magic);
                     }
 #pragma unroll
-                    for (int nt = 0; nt < NT; ++nt) mma16816<T>(part[t][nt], a, b[nt][0], b[nt][1]);
-                }
-                if ((s + 1) % kSPG == 0 || (s == 3 && !two)) {
-                    const int gi = s / kSPG;
-                    const float* xsr = xsum_lane + (unit * GM + gi) * 8 * NT;
-#pragma unroll
-                    for (int t = 0; t < TPW; ++t) {
-                        const SmallMeta m = small_meta<T, kZeros>(sring[slot][t][gi],
-                                                                  kZeros ? (zring[slot][t] >> (8 * gi)) & 0xFF : 0u);
-#pragma unroll
-                        for (int nt = 0; nt < NT; ++nt) {
-                            const float2 xv = *reinterpret_cast<const float2*>(xsr + nt * 8);
-                            acc[t][nt][0] += m.f0 * fmaf(-m.b0, xv.x, part[t][nt][0]);
-                            acc[t][nt][1] += m.f0 * fmaf(-m.b0, xv.y, part[t][nt][1]);
-                            acc[t][nt][2] += m.f1 * fmaf(-m.b1, xv.x, part[t][nt][2]);
-                            acc[t][nt][3] += m.f1 * fmaf(-m.b1, xv.y, part[t][nt][3]);
+                    for (int nt = 0; nt < NT; ++nt) {
+                        if (s % kSPG == 0) {  // first step of a group: start the partial sums
 #pragma unroll
                             for (int e = 0; e < 4; ++e) part[t][nt][e] = 0.f;
+                        }
+                        mma16816<T>(part[t][nt], a, b[nt][0], b[nt][1]);
+                    }
+                }
+                if ((s + 1) % kSPG == 0) {  // last step of a group: zero point and scale, in fp32
+                    const int gi = s / kSPG;
+#pragma unroll
+                    for (int nt = 0; nt < NT; ++nt) {
+                        const float2 xv = *reinterpret_cast<const float2*>(xsr + gi * 8 * NT + nt * 8);
+#pragma unroll
+                        for (int t = 0; t < TPW; ++t) {
+                            const DecodeMeta m = decode_meta<T, kZeros>(
+                                sring[slot][t][gi], kZeros ? (zring[slot][t] >> (8 * gi)) & 0xFF : 0u, magic);
+                            acc[t][nt][0] = fmaf(m.f0, fmaf(-m.b0, xv.x, part[t][nt][0]), acc[t][nt][0]);
+                            acc[t][nt][1] = fmaf(m.f0, fmaf(-m.b0, xv.y, part[t][nt][1]), acc[t][nt][1]);
+                            acc[t][nt][2] = fmaf(m.f1, fmaf(-m.b1, xv.x, part[t][nt][2]), acc[t][nt][2]);
+                            acc[t][nt][3] = fmaf(m.f1, fmaf(-m.b1, xv.y, part[t][nt][3]), acc[t][nt][3]);
                         }
                     }
                 }
             }
-            if (unit + D < nunits) prefetch(slot, unit + D);
+            if (unit + D < nunits) prefetch(slot);
         }
     }
 
     // Sum the warps' K slices in warp order (deterministic); warp 0 writes y.
     constexpr int kV = TPW * NT * 4;
+    constexpr float kR1 = kHalf ? 0.0625f : 1.f;  // fp16 rows r1 were accumulated as 16 q
 #pragma unroll
     for (int t = 0; t < TPW; ++t)
 #pragma unroll
@@ -259,7 +296,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 for (int w = 0; w < warps; ++w) v += red[(w * kV + (t * NT + nt) * 4 + e) * 32 + lane];
                 const int row = (tile0 + t) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
                 const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
-                if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(v);
+                if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(e >= 2 ? v * kR1 : v);
             }
 }
 
