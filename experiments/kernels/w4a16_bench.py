@@ -124,6 +124,12 @@ def main():
                 add("empty_launch", time_call(lambda i: lib.empty(), 1, True), 0)
                 add("read_floor", time_call(lambda i: lib.stream_read(copies["fast"][i % nb4].dev[0], sink), nb4, True),
                     wbytes4)
+                # the decode kernel's access pattern alone (warps, tiles per warp, depth), no arithmetic
+                for wp_, tp_, dp_ in ((1, 1, 4), (2, 1, 4), (4, 1, 4), (8, 1, 4), (2, 1, 8), (4, 1, 8), (1, 2, 4),
+                                      (2, 2, 2), (2, 2, 4), (4, 2, 2), (4, 2, 4), (8, 2, 2), (2, 2, 8), (4, 2, 8)):
+                    add(f"pattern_w{wp_}_t{tp_}_d{dp_}",
+                        time_call(lambda i: lib.pattern_read(copies["fast"][i % nb4], sink, wp_, tp_, dp_), nb4, True),
+                        wbytes4)
             for name in ("fast", "gemm", "gemv"):
                 cp = copies[name]
                 rc = lib.matmul(cp[0], x, ys)

@@ -133,6 +133,12 @@ class W4Lib:
                                          ctypes.c_void_p(out.data_ptr()),
                                          ctypes.c_void_p(torch.cuda.current_stream().cuda_stream))
 
+    def pattern_read(self, w, out, warps, tpw, depth):
+        """The decode kernel's access pattern over packed fast weight `w`, without its arithmetic."""
+        return self.so.bench_pattern_read(ctypes.c_void_p(w.dev[0].data_ptr()), ctypes.c_void_p(w.dev[2].data_ptr()),
+                                          w.n, w.k, warps, tpw, depth, ctypes.c_void_p(out.data_ptr()),
+                                          ctypes.c_void_p(torch.cuda.current_stream().cuda_stream))
+
     def empty(self):
         return self.so.bench_empty(ctypes.c_void_p(torch.cuda.current_stream().cuda_stream))
 
