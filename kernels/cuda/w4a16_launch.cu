@@ -146,23 +146,24 @@ int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cf
     return occ;
 }
 
-// Warps per 16-row tile for the warp-split decode kernel: the most warps (the most weight bytes of a tile
-// in flight at once) for which one wave of blocks still fits on the GPU, each warp keeping at least two
-// 128-k units; the fewest warps that fit at all when no count gives one wave; 0 when x does not fit.
-int pick_decode_warps(const awq_w4_weight& w, awq_dtype dtype, FastConfig cfg, int m) {
-    const int kunits = (w.k / 64 + 1) / 2;
-    const long blocks = (long)(w.n / 16 / cfg.wn) * ((m + cfg.tokens - 1) / cfg.tokens);
-    int fallback = 0;
-    for (int warps : {8, 6, 4, 3, 2, 1}) {
-        cfg.warps = warps;
-        if (warps > 1 && (kunits + warps - 1) / warps < 2) continue;
-        if (fast_decode_block_smem(m, w.k, w.group, cfg) == 0) continue;
-        const int occ = fast_occupancy(w, dtype, cfg, m);
-        if (occ < 1) continue;
-        if (blocks <= (long)sm_count() * occ) return warps;
-        fallback = warps;
+// Shape of the warp-split decode kernel for one token (measured on H200, experiments/kernels/NOTES.md v8):
+// its time is set by how fast the warps consume units, so it wants ~1500-2000 warps in the grid (12-16 per
+// SM), two tiles per warp (two independent mma chains, shared x fragments) once there are enough tiles,
+// and at least two 128-k units per warp. Fills cfg.wn, cfg.stages and cfg.warps; false when x does not fit.
+bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
+    const int tiles = w.n / 16, kunits = (w.k / 64 + 1) / 2;
+    if (cfg.wn == 0) cfg.wn = tiles >= 512 ? 2 : 1;
+    if (cfg.stages == 0) cfg.stages = cfg.wn == 2 ? 2 : 4;
+    const long blocks = (long)(tiles / cfg.wn) * ((m + cfg.tokens - 1) / cfg.tokens);
+    const long target = cfg.wn == 2 ? 1536 : 2048;
+    int warps = cfg.warps;
+    if (warps == 0) {
+        warps = (int)std::clamp<long>((target + blocks / 2) / blocks, 1, kDecodeWarpsMax);
+        while (warps > 1 && (kunits + warps - 1) / warps < 2) --warps;
     }
-    return fallback;
+    for (cfg.warps = warps; cfg.warps >= 1; --cfg.warps)
+        if (fast_decode_block_smem(m, w.k, w.group, cfg) > 0) return fast_decode_supported(cfg);
+    return false;
 }
 
 // Split K so that one wave of blocks fills the GPU, within the partial buffer (splits * m <= 128 rows).
@@ -240,27 +241,25 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.pdl = opt.pdl != 0;
         cfg.tokens = opt.tokens ? opt.tokens : m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : 64;
         const int kchunks = w->k / 64;
-        // Decode-sized m: the warp-split kernel unless the cluster-split one is asked for (warps -1, a split,
-        // or a depth only it has).
-        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1) {
+        // One token: the warp-split decode kernel unless the cluster-split one is asked for (warps -1 or a
+        // split, or a depth only that one has); 2..16 tokens: the cluster-split kernel (it shares x between
+        // tiles), unless warps are given.
+        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 && (m == 1 || opt.warps > 0)) {
             FastConfig d = cfg;
-            d.wn = opt.warp_tiles ? opt.warp_tiles : 1;
-            d.stages = opt.stages ? opt.stages : d.wn == 2 ? 4 : 8;
-            d.warps = std::max(1, opt.warps);
-            if (fast_decode_supported(d)) {
-                d.warps = opt.warps ? opt.warps : pick_decode_warps(*w, dtype, d, m);
-                if (d.warps > 0 && fast_decode_block_smem(m, w->k, w->group, d) > 0 && (w->n / 16) % d.wn == 0) {
-                    if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
-                        return fail_cuda("fast decode kernel launch", e);
-                    g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
-                               " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
-                               (d.pdl ? " pdl" : "");
-                    return 0;
-                }
+            d.wn = opt.warp_tiles;
+            d.stages = opt.stages;
+            d.warps = opt.warps;
+            if (pick_decode_shape(*w, m, d) && (w->n / 16) % d.wn == 0) {
+                if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
+                    return fail_cuda("fast decode kernel launch", e);
+                g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
+                           " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
+                           (d.pdl ? " pdl" : "");
+                return 0;
             }
             if (opt.warps > 0)
                 return fail("no decode kernel for warps=" + std::to_string(opt.warps) + " warp_tiles=" +
-                            std::to_string(d.wn) + " depth=" + std::to_string(d.stages) + " with k=" +
+                            std::to_string(opt.warp_tiles) + " depth=" + std::to_string(opt.stages) + " with k=" +
                             std::to_string(w->k) + " and " + std::to_string(std::min(m, cfg.tokens)) + " tokens");
         }
         // The cluster-split decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
