@@ -14,6 +14,9 @@ namespace awq {
 
 struct DecodeKernelOptions {
     bool pdl = false;  // programmatic dependent launch for the fused kernels (see decode_ops.h)
+    // With merged gate/up: let the down projection take [gate | up] and fuse the SiLU into its input load where
+    // its kernel can (Linear::forward_silu_gated: 4-bit fast layout, one token); off runs the SiLU kernel.
+    bool silu_into_down = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

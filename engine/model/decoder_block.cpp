@@ -116,6 +116,12 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
                                                    1.0 / std::sqrt((double)cfg_->head_dim), opt);
     const at::Tensor o = linear(LinearSlot::O).forward(attn);
     const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
+    if (gate_up_ && opt.silu_into_down) {  // one merged [gate | up] output: the down projection may take it whole
+        const at::Tensor gu = gate_up_->forward(x2);
+        if (at::Tensor y = linear(LinearSlot::Down).forward_silu_gated(gu); y.defined()) return y;
+        const int64_t f = cfg_->intermediate_size;
+        return linear(LinearSlot::Down).forward(fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt));
+    }
     const auto [gate, up] = project_gate_up(x2);
     return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
 }

@@ -30,6 +30,10 @@ public:
     // Launch this layer's own kernels with programmatic dependent launch (decode_ops.h explains it); no effect on
     // kinds that call library kernels.
     virtual void set_programmatic_launch(bool) {}
+    // SwiGLU's down projection with the SiLU fused into the matmul's input load: forward(silu(gate) * up) for
+    // gate_up = [.., 2 * in_features] holding gate then up, rounded as the separate steps round. An undefined
+    // tensor when this layer cannot do that here (the caller then runs the SiLU step and forward()).
+    virtual at::Tensor forward_silu_gated(const at::Tensor& gate_up) const { return {}; }
 };
 
 // The bias of linears merged along the output dimension (Linear::merge_outputs): each part's bias, or zeros for

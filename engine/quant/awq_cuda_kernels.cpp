@@ -72,16 +72,17 @@ at::Tensor dense_forward(const AwqLinear& layer, const at::Tensor& x) {
     return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
 }
 
-at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
-    // Layers the kernels cannot run (float32 compute, odd shapes) keep the dense path; see the header.
-    if (!layer.kernel_problem().empty()) return dense_forward(layer, x_in);
+// y = x W^T (+ b); gated: x = [.., 2 * in_features] holds SwiGLU's gate and up, and the kernel's input is
+// silu(gate) * up (only the fast layout's one-token decode kernel does that; kernel_forward_gated checks).
+at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, bool gated) {
     const PackedW4& p = layer.packed();
     const std::string& where = layer.name();
     if (x_in.scalar_type() != layer.dtype())
         throw Error(where, std::string("input dtype ") + c10::toString(x_in.scalar_type()) +
                                " does not match the layer's compute dtype " + c10::toString(layer.dtype()));
-    if (x_in.dim() < 1 || x_in.size(-1) != p.in_features)
-        throw Error(where, "input has shape " + shape_of(x_in) + ", expected [..., " + std::to_string(p.in_features) + "]");
+    const int64_t width = gated ? 2 * p.in_features : p.in_features;
+    if (x_in.dim() < 1 || x_in.size(-1) != width)
+        throw Error(where, "input has shape " + shape_of(x_in) + ", expected [..., " + std::to_string(width) + "]");
     if (p.qweight.device() != x_in.device())
         throw Error(where, "input is on " + x_in.device().str() + " but the packed weight is on " + p.qweight.device().str());
 
@@ -89,7 +90,7 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
     at::Tensor x = x_in.contiguous();
     // The kernels load x with 16-byte vectors; a view starting mid-row (e.g. x[:, 1:]) may not be aligned.
     if (reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 != 0) x = x.clone(at::MemoryFormat::Contiguous);
-    const int64_t m = x.numel() / p.in_features;
+    const int64_t m = x.numel() / width;
     if (m > std::numeric_limits<int>::max())
         throw Error(where, "too many tokens for one W4A16 call: " + std::to_string(m));
 
@@ -114,7 +115,7 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
     if (m == 0) return y;
     // Programmatic dependent launch when the model asks for it (LlamaModel::set_fused_decode): the decode step's
     // kernels then overlap each one's launch and weight streaming with the tail of the previous one.
-    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0};
+    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0, gated ? 1 : 0};
     const awq_dtype dt = x.scalar_type() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
     if (awq_w4a16_matmul(&w, x.data_ptr(), (int)m, dt, y.data_ptr(), ws, ws_bytes, stream, &opt) != 0)
         throw Error(where, awq_w4a16_last_error());
@@ -122,11 +123,29 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x_in) {
     return y;
 }
 
+at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x) {
+    // Layers the kernels cannot run (float32 compute, odd shapes) keep the dense path; see the header.
+    if (!layer.kernel_problem().empty()) return dense_forward(layer, x);
+    return matmul_forward(layer, x, false);
+}
+
+// One token through the fast layout: the SiLU rides in the decode kernel's input load. Anything else: undefined
+// (the caller runs the SiLU kernel and forward()).
+at::Tensor kernel_forward_gated(const AwqLinear& layer, const at::Tensor& gate_up) {
+    if (!layer.kernel_problem().empty() || layer.layout() != AwqLayout::Fast || gate_up.scalar_type() != layer.dtype() ||
+        gate_up.dim() < 1 || gate_up.size(-1) != 2 * layer.in_features() || gate_up.numel() != 2 * layer.in_features())
+        return {};
+    return matmul_forward(layer, gate_up, true);
+}
+
 }  // namespace
 
 bool cuda_kernels_available() { return true; }
 
-void install_cuda_kernels() { AwqLinear::set_cuda_forward(&kernel_forward); }
+void install_cuda_kernels() {
+    AwqLinear::set_cuda_forward(&kernel_forward);
+    AwqLinear::set_cuda_gated_forward(&kernel_forward_gated);
+}
 
 #else
 

@@ -11,11 +11,14 @@ namespace awq {
 namespace {
 
 std::atomic<AwqLinear::CudaForward> g_cuda_forward{nullptr};
+std::atomic<AwqLinear::CudaForward> g_cuda_gated_forward{nullptr};
 
 }  // namespace
 
 void AwqLinear::set_cuda_forward(CudaForward f) { g_cuda_forward.store(f); }
 AwqLinear::CudaForward AwqLinear::cuda_forward() { return g_cuda_forward.load(); }
+void AwqLinear::set_cuda_gated_forward(CudaForward f) { g_cuda_gated_forward.store(f); }
+AwqLinear::CudaForward AwqLinear::cuda_gated_forward() { return g_cuda_gated_forward.load(); }
 
 AwqLinear::AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
                      std::string name)
@@ -78,6 +81,12 @@ at::Tensor AwqLinear::forward(const at::Tensor& x) const {
         if (CudaForward f = cuda_forward()) return f(*this, x);
     at::Tensor w = dense_weight();
     return bias_.defined() ? at::linear(x, w, bias_) : at::linear(x, w);
+}
+
+at::Tensor AwqLinear::forward_silu_gated(const at::Tensor& gate_up) const {
+    if (gate_up.is_cuda() && kernel_enabled_)
+        if (CudaForward f = cuda_gated_forward()) return f(*this, gate_up);
+    return {};
 }
 
 std::unique_ptr<Linear> AwqLinear::merge_outputs(const std::vector<const Linear*>& others) const {

@@ -140,6 +140,33 @@ def main():
                         cfg_rows.append(r)
                         if not ok:
                             failures.append(r)
+    # SwiGLU's SiLU fused into the input (x_gated): x rows are [gate | up]; the reference rounds silu(gate) to the
+    # dtype, multiplies by up and rounds again, as the separate SiLU kernel does. Other paths must refuse it.
+    for (nn, kk, group) in ((1024, 1536, 128), (512, 1344, 64), (768, 2048, 32)):
+        canon = Canonical(nn, kk, group, False, 400 + group)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            gu = torch.randn(1, 2 * kk, dtype=dtype, device="cuda") * 2
+            g, u = gu[:, :kk].float(), gu[:, kk:].float()
+            xin = ((g / (1 + torch.exp(-g))).to(dtype).float() * u).to(dtype)
+            ref = xin.double() @ wref.T
+            y = poisoned(1, canon.n, dtype)
+            rc = lib.matmul(w, gu, y, x_gated=1, pdl=1)
+            torch.cuda.synchronize()
+            err = rel(y, ref) if rc == 0 else float("nan")
+            ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+            r = dict(what="x_gated", group=group, k=kk, dtype=str(dtype)[6:], err=err, ok=ok,
+                     config=lib.config() if rc == 0 else lib.error())
+            cfg_rows.append(r)
+            if not ok:
+                failures.append(r)
+        x2 = torch.randn(2, 2 * kk, dtype=torch.float16, device="cuda")
+        y2 = poisoned(2, canon.n, torch.float16)
+        refused = lib.matmul(w, x2, y2, x_gated=1) != 0 and "x_gated" in lib.error()
+        cfg_rows.append(dict(what="x_gated refused for m=2", ok=refused))
+        if not refused:
+            failures.append(cfg_rows[-1])
     print(f"fast configurations: {len(cfg_rows)} cases, {sum(not r['ok'] for r in cfg_rows)} failures")
 
     # Same inputs twice: split-K sums partials in a fixed order, so results must be bitwise identical.

@@ -22,7 +22,7 @@ class W4Weight(ctypes.Structure):
 class W4Options(ctypes.Structure):
     _fields_ = [("path", ctypes.c_int), ("split_k", ctypes.c_int), ("tokens", ctypes.c_int),
                 ("stages", ctypes.c_int), ("warp_tiles", ctypes.c_int), ("pdl", ctypes.c_int),
-                ("warps", ctypes.c_int)]
+                ("warps", ctypes.c_int), ("x_gated", ctypes.c_int)]
 
 
 class Canonical:
@@ -120,8 +120,9 @@ class W4Lib:
         with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 4)) as ex:
             return list(ex.map(lambda j: self.pack(*j), jobs))
 
-    def matmul(self, w, x, y, path=PATH_AUTO, split_k=0, tokens=0, stages=0, warp_tiles=0, pdl=0, ws=True, warps=0):
-        opt = W4Options(path, split_k, tokens, stages, warp_tiles, pdl, warps)
+    def matmul(self, w, x, y, path=PATH_AUTO, split_k=0, tokens=0, stages=0, warp_tiles=0, pdl=0, ws=True, warps=0,
+               x_gated=0):
+        opt = W4Options(path, split_k, tokens, stages, warp_tiles, pdl, warps, x_gated)
         wsb = self.workspace(w.n, w.k) if ws else None
         rc = self.so.awq_w4a16_matmul(ctypes.byref(w.desc), x.data_ptr(), x.shape[0], DTYPES[x.dtype], y.data_ptr(),
                                       wsb.data_ptr() if ws else None, wsb.numel() if ws else 0,

@@ -77,7 +77,7 @@ int main() {
                     for (int layout = 0; layout < 3; ++layout)
                         for (int path : {AWQ_W4_PATH_DIRECT, AWQ_W4_PATH_DEQUANT}) {
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
-                            awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0};
+                            awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0, 0};
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());
                             std::vector<uint16_t> yh((size_t)m * n);

@@ -3,7 +3,7 @@
 // bandwidth bound of each. Greedy generation through generate_ids (host sampling included, as users get it).
 //
 //   decode_e2e_bench [--shape llama2-7b] [--device cuda] [--batches 1,8] [--prompt-len 128] [--new-tokens 128]
-//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph]
+//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph-merged,graph]
 //                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE]
 //
 // Bound: bytes one decode step must read (every block weight as stored, lm_head, final norm, the batch's
@@ -110,15 +110,21 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     GenerationConfig g;
     g.max_new_tokens = a.new_tokens;
     // Graph modes replay: "graph-aten" the unfused reference step, "graph-fused" the fused decode kernels
-    // (decode_kernels.h), "graph" those plus merged q/k/v and gate/up and programmatic dependent launch. Merging
-    // cannot be undone, so "graph" comes last (any mode after it runs merged).
+    // (decode_kernels.h), "graph-merged" those plus merged q/k/v and gate/up and programmatic dependent launch,
+    // "graph" that plus the SiLU fused into the down projection where the kernel can. Merging cannot be undone,
+    // so the merged modes come last (any mode after them runs merged).
     g.cuda_graph = mode != "eager";
-    if (mode == "graph") model.merge_projections();
-    model.set_fused_decode(mode != "graph-aten", DecodeKernelOptions{mode == "graph"});
+    const bool merged = mode == "graph" || mode == "graph-merged";
+    if (merged) model.merge_projections();
+    DecodeKernelOptions kopt;
+    kopt.pdl = merged;
+    kopt.silu_into_down = mode == "graph";
+    model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
                             : (model.fused_decode_problem().empty()
-                                   ? std::string("fused") + (mode == "graph" ? " merged pdl" : "")
+                                   ? std::string("fused") + (merged ? " merged pdl" : "") +
+                                         (mode == "graph" ? " silu-in-down" : "")
                                    : "aten: " + model.fused_decode_problem());
     {
         GenerationConfig w = g;

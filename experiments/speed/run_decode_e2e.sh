@@ -30,7 +30,7 @@ TORCH=$(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 
 MACHINE=${MACHINE:-"$GPU, torch $TORCH"}
 
 "$BUILD_DIR/experiments/decode_e2e_bench" --shape llama2-7b --device cuda --batches 1,8 --prompt-len 128 \
-  --new-tokens 128 --reps 5 --group 128 --variants fp16,gemm,gemv,fast --modes eager,graph-aten,graph-fused,graph \
+  --new-tokens 128 --reps 5 --group 128 --variants fp16,gemm,gemv,fast --modes eager,graph-aten,graph-fused,graph-merged,graph \
   --machine "$MACHINE" --json "experiments/results/$NAME.json" --md "experiments/results/$NAME.md" "$@" \
   2> >(tee "$LOG" >&2) > /dev/null
 

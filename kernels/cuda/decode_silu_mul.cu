@@ -22,8 +22,7 @@ silu_mul_kernel(const T* gate, int gate_stride, const T* up, int up_stride, T* o
     u.load(up + r * up_stride + c);
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-        const float x = g.v[j];
-        g.v[j] = round_to<T>(x / (1.f + __expf(-x))) * u.v[j];  // at::silu stored in dtype, then the multiply
+        g.v[j] = Elt<T>::to_float(silu_mul<T>(g.v[j], u.v[j]));  // at::silu stored in dtype, then the multiply
     }
     g.store(out + r * cols + c);
 }

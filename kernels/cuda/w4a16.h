@@ -56,6 +56,10 @@ typedef struct {
                        // m <= 16 when launches queue up back to back, none (or a loss) for m >= 32.
     int warps;         // fast direct path, m <= 16: warps per block of the warp-split decode kernel, splitting
                        // K (1..8), 0 = heuristic; -1 (or split_k > 1) = the cluster-split kernel
+    int x_gated;       // 1: x rows hold [gate | up] (2k values each) and the matmul's input is silu(gate) * up,
+                       // rounded as awq_silu_mul (decode_ops.h) rounds it: SwiGLU's down projection with the SiLU
+                       // fused into the input load. Only the fast layout's one-token decode kernel (m = 1, path
+                       // AUTO or DIRECT, warps >= 0, no split) does this; anything else is an error.
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

@@ -45,6 +45,14 @@ template <uint32_t kMask> __device__ __forceinline__ uint32_t and_or(uint32_t a,
     return d;
 }
 
+// SwiGLU's elementwise step rounded as transformers does it: silu in fp32 stored in T, times up stored in T.
+// Shared by the SiLU kernel (decode_silu_mul.cu) and the decode matmul's gated input (w4a16_fast_decode.cuh)
+// so that the fused and the separate paths produce the same bits.
+template <class T> __device__ __forceinline__ T silu_mul(float gate, float up) {
+    const float s = Elt<T>::to_float(Elt<T>::from_float(gate / (1.f + __expf(-gate))));
+    return Elt<T>::from_float(s * up);
+}
+
 // ---- memory -------------------------------------------------------------------------------------------
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
     return static_cast<uint32_t>(__cvta_generic_to_shared(p));

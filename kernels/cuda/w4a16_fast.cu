@@ -68,10 +68,12 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.splits = 1;
         p.chunks_per_split = kchunks;
         p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
+        p.x_gated = cfg.x_gated ? 1 : 0;
         const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
         return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }
+    if (cfg.x_gated) return cudaErrorInvalidValue;  // only the decode kernel fuses the SiLU
     const bool small = cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;

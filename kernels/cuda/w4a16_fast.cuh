@@ -44,6 +44,7 @@ struct FastParams {
     int m, n, k, group;
     int splits, chunks_per_split;
     int units_per_warp;  // warp-split decode kernel: 128-k units of each warp's K range
+    int x_gated;         // warp-split decode kernel: x rows are [gate | up] (2k wide), the input is silu(gate) * up
 };
 
 template <int NT, int WN>

@@ -1,27 +1,29 @@
 #pragma once
-// The "fast" W4A16 kernel for decode-sized m (1..16 tokens), warp-split version: one block per 16-row tile,
-// its W warps split the tile's K between them, and everything a warp needs is its own.
+// The "fast" W4A16 kernel for one token (any m <= 16 works; the dispatcher uses it for m = 1), warp-split
+// version: one block per TPW 16-row tiles, its W warps split K between them, and a warp owns everything it reads.
 //
-// Why this shape (the cluster-split kernel of w4a16_fast_small.cuh stayed ~1.7x above the read floor, see
-// experiments/kernels/NOTES.md v3-v7): a decode matmul is a race to have as many bytes of weights in flight
-// as the memory system can take, from the first cycle on. Here nothing stands between a warp's start and
-// its loads: it issues the first D units of its K range, then stages only its own slice of x (no block
-// barrier, no precomputed sums), so the x latency hides behind the weights already in flight. The zero
-// points are folded out of the per-weight path as before (A = magic-biased q, an exact small integer), and
-// the sum of x they need per group comes from a second mma with an all-ones A operand (the tensor pipe is
-// idle at this m anyway) instead of a pass over shared memory. The K split ends in one block barrier and a
-// shared-memory sum (fixed order: deterministic); no clusters, no global workspace.
+// Why this shape (experiments/kernels/NOTES.md v8): the cluster-split kernel of w4a16_fast_small.cuh stayed
+// ~1.6x above the read floor, and the same access pattern with the arithmetic removed runs AT the floor
+// (bench_read.cu, pattern_read). So the time is in consuming units, not in moving them: what helps is fewer
+// instructions per 128-k unit and fewer serial steps before a warp can start. Here a warp issues its first D
+// units, then stages only its own slice of x (no block barrier) with the per-group sums of x that the zero
+// points need, computed by a butterfly while the weights are in flight; the unit loop has no per-unit
+// branches besides the refill (a half-filled last unit is streamed as zero padding against zero x); the
+// zero bias comes from one LOP3 on the zero byte; the fp16 rows that carry 16 q are divided by 16 once at
+// the end. The K split ends in one block barrier and a fixed-order shared-memory sum: deterministic, no
+// clusters, no workspace. Optionally (x_gated) the x rows are SwiGLU's [gate | up] and the staging computes
+// silu(gate) * up with the SiLU kernel's rounding, so the down projection needs no separate SiLU launch.
 //
 // Data layout (kernels/cpu/w4_layouts.h, "fast"): qweight uint32 [ceil(k/128)][n/16][2][32 lanes][4] (mma A
 // fragments, unit-major: unit u of tile t is 1 KB at ((u * tiles + t) * 2 + h) * 32 + lane in 16-byte
 // pieces), scales uint32 [k/group][n/16][8] (fp16 pair: rows r0 = lane/4, r1 = r0 + 8), zeros uint8
-// [k/group][n/16][8] (z0 | z1 << 4). Grid (n/16 tiles, ceil(m / (8*NT)) token blocks), block 32*W threads.
-// Warp w owns units [w*per, (w+1)*per) of the tile (per = p.units_per_warp); its x slice (tv tokens x
-// per*128 halves) lives in its own shared memory with the 16-byte pieces of row r at piece ^ (r & 7), so
-// ldmatrix's 8 rows hit 8 bank groups; token rows past m read a 16-byte zero block instead.
-// Per unit of 128 k a lane issues 2 LDG.128 (weights), GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)],
-// 4*NT LDSM, 8 x (1 shift + 4 LOP3) dequantization (fp16), 16*NT HMMA (weights and ones), and per group
-// 4*NT FFMA for zero and scale.
+// [k/group][n/16][8] (z0 | z1 << 4). Grid (n/16/TPW, ceil(m / (8*NT))), block 32*W threads. Warp w owns units
+// [w*per, (w+1)*per) (per = p.units_per_warp); its x slice (tv tokens x per*128 values) lives in its own shared
+// memory with the 16-byte pieces of row r at piece ^ (r & 7), so ldmatrix's 8 rows hit 8 bank groups; token
+// rows past m read a 16-byte zero block instead.
+// Per unit and tile a lane issues 2 LDG.128 (weights), GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)],
+// 8 x (1 shift + 4 LOP3) dequantization (fp16), 8*NT HMMA, per group 4*NT x 2 FFMA for zero and scale; and
+// per unit 4*NT LDSM shared by the TPW tiles. About 100 instructions per unit and tile (SASS, TPW 1).
 // Bytes moved: n*k/2 + n*k/group*2 [+ n*k/group/2] from DRAM once; x once per block from L2; y once.
 #include "w4a16_fast.cuh"
 
@@ -90,7 +92,6 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int nunits = u1 - u0;
     const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of x this warp has (the last unit may be half)
     const int rowbytes = per * 256;
-    const int nr = per * GM;  // flush ranges of the slice (allocated)
     uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per);
     uint8_t* zero16 = xs + (size_t)tv * rowbytes;
     float* xsum = reinterpret_cast<float*>(zero16 + 128);  // [nr][8 * NT]
@@ -145,13 +146,27 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
         const int pieces = nch * 8, pieces_all = nunits * 16;
-        const T* xrow = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)u0 * 128;
-        for (int r = 0; r < tv; ++r, xrow += p.k) {
+        const int xstride = p.x_gated ? 2 * p.k : p.k;
+        const T* xrow = static_cast<const T*>(p.x) + (size_t)tok0 * xstride + (size_t)u0 * 128;
+        for (int r = 0; r < tv; ++r, xrow += xstride) {
             uint8_t* srow = xs + (size_t)r * rowbytes;
             for (int pc = lane; pc < pieces_all; pc += 32) {
                 uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
-                if (pc < pieces) cp_async16(dst, xrow + pc * 8);
-                else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+                if (pc >= pieces) {
+                    *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+                } else if (!p.x_gated) {
+                    cp_async16(dst, xrow + pc * 8);
+                } else {  // SwiGLU: silu(gate) * up, as the separate SiLU kernel would have stored it
+                    const uint4 g = *reinterpret_cast<const uint4*>(xrow + pc * 8);
+                    const uint4 u = *reinterpret_cast<const uint4*>(xrow + p.k + pc * 8);
+                    const T* ge = reinterpret_cast<const T*>(&g);
+                    const T* ue = reinterpret_cast<const T*>(&u);
+                    uint4 o;
+                    T* oe = reinterpret_cast<T*>(&o);
+#pragma unroll
+                    for (int j = 0; j < 8; ++j) oe[j] = silu_mul<T>(E::to_float(ge[j]), E::to_float(ue[j]));
+                    *reinterpret_cast<uint4*>(dst) = o;
+                }
             }
         }
         cp_async_commit();

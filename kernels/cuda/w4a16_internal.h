@@ -23,6 +23,7 @@ struct FastConfig {
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
     int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
                        // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
+    bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
 };
 constexpr int kFastMaxSplits = 8;
 constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel

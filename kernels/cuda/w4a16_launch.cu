@@ -211,11 +211,15 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (dtype != AWQ_DTYPE_F16 && dtype != AWQ_DTYPE_BF16) return fail("unknown dtype");
     if (m <= 0) return fail("m must be positive, got " + std::to_string(m));
     if (!x || !y || !aligned(x, 16) || !aligned(y, 16)) return fail("x and y must be 16-byte aligned device pointers");
-    const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0};
+    const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
     const Workspace ws = carve(*w, workspace, workspace_bytes);
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
     // layouts' CUDA-core kernels only for decode-sized m.
+    if (opt.x_gated && (w->layout != AWQ_W4_FAST || m != 1 || opt.path == AWQ_W4_PATH_DEQUANT || opt.warps < 0 ||
+                        opt.split_k > 1))
+        return fail("x_gated (SiLU fused into the input) needs the fast layout's one-token decode kernel: fast "
+                    "layout, m = 1, path auto or direct, warps >= 0 and no split (got m=" + std::to_string(m) + ")");
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
         // Crossovers measured on H200 (group 128): the fast tensor-core kernel beats dequantize + cuBLAS up
@@ -249,15 +253,16 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             d.wn = opt.warp_tiles;
             d.stages = opt.stages;
             d.warps = opt.warps;
+            d.x_gated = opt.x_gated != 0;
             if (pick_decode_shape(*w, m, d) && (w->n / 16) % d.wn == 0) {
                 if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
                     return fail_cuda("fast decode kernel launch", e);
                 g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
                            " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
-                           (d.pdl ? " pdl" : "");
+                           (d.pdl ? " pdl" : "") + (d.x_gated ? " silu-gated" : "");
                 return 0;
             }
-            if (opt.warps > 0)
+            if (opt.warps > 0 || opt.x_gated)
                 return fail("no decode kernel for warps=" + std::to_string(opt.warps) + " warp_tiles=" +
                             std::to_string(opt.warp_tiles) + " depth=" + std::to_string(opt.stages) + " with k=" +
                             std::to_string(w->k) + " and " + std::to_string(std::min(m, cfg.tokens)) + " tokens");

@@ -183,11 +183,12 @@ TEST(FusedDecodeKernels, SiluMulOnGateUpColumnRanges) {
 // Teacher-forced static decode steps of `test` (fused kernels, with whatever merging/launch settings it has)
 // against `ref` (the same weights on the unfused ATen step), over a context that crosses the attention's
 // 256-slot split; logits and the new cache slots must agree within the dtype's rounding.
-void expect_static_steps_follow(LlamaModel& ref_model, LlamaModel& test_model, double tol, const std::string& what) {
+void expect_static_steps_follow(LlamaModel& ref_model, LlamaModel& test_model, double tol, const std::string& what,
+                                int64_t B = 2) {
     c10::InferenceMode guard;
     ASSERT_EQ(test_model.fused_decode_problem(), "") << what;
     ref_model.set_fused_decode(false);
-    const int64_t B = 2, T = 250, steps = 12;
+    const int64_t T = 250, steps = 12;
     const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
     KVCache fused = test_model.make_cache(B, cap), ref = ref_model.make_cache(B, cap);
     const at::Tensor prompt = ids_tensor(prompts(B, T));
@@ -246,6 +247,8 @@ TEST(FusedDecode, MergedProjectionsWithProgrammaticLaunchFollowTheReferencePath)
         ASSERT_EQ(test->merge_projections(), test->num_blocks()) << what;
         test->set_fused_decode(true, DecodeKernelOptions{true});
         expect_static_steps_follow(*ref, *test, 1e-2, what + " merged+pdl");
+        // One sequence: the 4-bit fast layout then runs the one-token decode kernel, with the SiLU in its input.
+        expect_static_steps_follow(*ref, *test, 1e-2, what + " merged+pdl batch 1", 1);
         GenerationConfig g;
         g.max_new_tokens = 16;
         GenerationStats sg, se;
@@ -257,6 +260,45 @@ TEST(FusedDecode, MergedProjectionsWithProgrammaticLaunchFollowTheReferencePath)
         // The first new token comes from the prefill, which fusion does not touch: it must agree.
         for (size_t b = 0; b < graph.size(); ++b) EXPECT_EQ(graph[b].front(), eager[b].front()) << what;
     }
+}
+
+// The SiLU fused into the down projection's input load (4-bit fast layout, one token) must compute exactly what
+// the SiLU kernel followed by the same matmul computes: same rounding of silu(gate) * up, same kernel after it.
+TEST(FusedDecode, SiluFusedIntoDownProjectionIsBitExact) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+#ifndef AWQ_TEST_HAS_KERNEL_HOOK
+    GTEST_SKIP() << "built without the CUDA W4A16 kernels";
+#else
+    install_cuda_kernels();
+    if (!cuda_kernels_available()) GTEST_SKIP() << "no CUDA W4A16 kernels";
+    c10::InferenceMode guard;
+    auto model = tiny_model("cuda", "float16");
+    quantize_linears(*model, AwqLayout::Fast);
+    ASSERT_EQ(model->merge_projections(), model->num_blocks());
+    const int64_t T = 40, steps = 6;
+    const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
+    KVCache a = model->make_cache(1, cap), b = model->make_cache(1, cap);
+    const at::Tensor prompt = ids_tensor(prompts(1, T));
+    at::Tensor la = model->forward(prompt, &a, true);
+    model->forward(prompt, &b, true);
+    const auto [cos, sin] = model->rope_tables(cap);
+    DecodeKernelOptions fused, separate;
+    fused.silu_into_down = true;
+    separate.silu_into_down = false;
+    for (int64_t s = 0; s < steps; ++s) {
+        const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
+        const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
+        model->set_fused_decode(true, fused);
+        la = model->decode_step_static(next, pos, a, cos, sin);
+        model->set_fused_decode(true, separate);
+        const at::Tensor lb = model->decode_step_static(next, pos, b, cos, sin);
+        a.length += 1;
+        b.length += 1;
+        EXPECT_TRUE(at::isfinite(la).all().item<bool>()) << "step " << s;
+        EXPECT_TRUE(at::equal(la, lb)) << "step " << s << ": max diff "
+                                       << (la.to(at::kFloat) - lb.to(at::kFloat)).abs().max().item<double>();
+    }
+#endif
 }
 
 }  // namespace
