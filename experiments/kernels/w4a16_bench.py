@@ -159,6 +159,9 @@ def main():
                 sweeps += [dict(path=PATH_DIRECT, warps=-1, pdl=1)]
                 sweeps += [dict(path=PATH_DIRECT, warps=w, warp_tiles=wt, stages=d) for w in (1, 2, 3, 4, 6, 8)
                            for wt, d in ((1, 4), (1, 8), (2, 2), (2, 4))]
+                if M == 1:  # decode steps launch with programmatic dependent launch
+                    sweeps += [dict(path=PATH_DIRECT, warps=w, warp_tiles=wt, stages=d, pdl=1) for w in (2, 3, 4, 6, 8)
+                               for wt, d in ((1, 4), (2, 2), (2, 4))]
             if M in (64, 256):
                 sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=3, split_k=s)
                            for wt in (1, 2) for s in (1, 2, 4)]

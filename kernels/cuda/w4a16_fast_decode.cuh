@@ -104,16 +104,18 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     // groups past k get scale 0 instead of a load.
     const uint4* wnext = p.qweight + ((size_t)u0 * tiles + tile0) * 64 + lane;
     const size_t wstride = (size_t)tiles * 64;  // 16-byte pieces per unit
-    const uint32_t* sbase = p.scales + tile0 * 8u + (lane >> 2);
-    const uint8_t* zbase = kZeros ? p.zeros + tile0 * 8u + (lane >> 2) : nullptr;
     const uint32_t gstride = tiles * 8u;  // per group
     const int ngroups = p.k / p.group;
     const int ushift = GM == 1 ? __ffs(p.group >> 7) - 1 : 0;  // group = 128 << ushift
+    // Meta pointers run with the units too: GM groups per unit, or one group per 2^ushift units (GM == 1).
+    int gnext = GM == 1 ? (u0 >> ushift) : u0 * GM;  // group of the next prefetch
+    int unext = u0;                                   // its unit
+    const uint32_t* snext = p.scales + (size_t)gnext * gstride + tile0 * 8u + (lane >> 2);
+    const uint8_t* znext = kZeros ? p.zeros + (size_t)gnext * gstride + tile0 * 8u + (lane >> 2) : nullptr;
 
     uint4 ring[D][TPW][2];
     uint32_t sring[D][TPW][GM];
     uint32_t zring[D][TPW];
-    int gnext = GM == 1 ? 0 : u0 * GM;  // GM == 1: unit counter for the group index
     auto prefetch = [&](int slot) {
 #pragma unroll
         for (int t = 0; t < TPW; ++t) {
@@ -121,19 +123,22 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             ring[slot][t][1] = __ldcs(wnext + t * 64 + 32);
         }
         wnext += wstride;
-        const uint32_t g = GM == 1 ? (uint32_t)(u0 + gnext) >> ushift : (uint32_t)gnext;
 #pragma unroll
         for (int t = 0; t < TPW; ++t) {
             uint32_t zb = 0;
 #pragma unroll
             for (int i = 0; i < GM; ++i) {
-                const bool in = GM == 1 || (int)g + i < ngroups;
-                sring[slot][t][i] = in ? __ldg(sbase + (g + i) * gstride + t * 8) : 0u;
-                if constexpr (kZeros) zb |= (in ? (uint32_t)__ldg(zbase + (g + i) * gstride + t * 8) : 0u) << (8 * i);
+                const bool in = GM == 1 || gnext + i < ngroups;
+                sring[slot][t][i] = in ? __ldg(snext + i * gstride + t * 8) : 0u;
+                if constexpr (kZeros) zb |= (in ? (uint32_t)__ldg(znext + i * gstride + t * 8) : 0u) << (8 * i);
             }
             zring[slot][t] = zb;
         }
-        gnext += GM == 1 ? 1 : GM;
+        ++unext;
+        const int step = GM == 1 ? ((unext & ((1 << ushift) - 1)) == 0 ? 1 : 0) : GM;
+        gnext += step;
+        snext += step * gstride;
+        if constexpr (kZeros) znext += step * gstride;
     };
     // The weights do not depend on the previous kernel: they start streaming before the wait for it.
 #pragma unroll
