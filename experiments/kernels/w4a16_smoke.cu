@@ -100,6 +100,26 @@ int main() {
                                             path, rel, nan ? "NaN/unwritten" : "",
                                             rc ? awq_w4a16_last_error() : awq_w4a16_last_config());
                         }
+                    if (m == 1) {  // the decode kernel with the SiLU fused into its input: x rows [gate | up]
+                        std::vector<uint16_t> gu(2 * xh.size());
+                        for (size_t i = 0; i < xh.size(); ++i) gu[i] = gu[xh.size() + i] = xh[i];
+                        void* dgu = upload(gu);
+                        CK(cudaMemset(dy, 0xFF, (size_t)n * 2));
+                        awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 1, 0, 1};
+                        const int rc = awq_w4a16_matmul(&dw[2], dgu, 1, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
+                        CK(cudaDeviceSynchronize());
+                        std::vector<uint16_t> yh(n);
+                        CK(cudaMemcpy(yh.data(), dy, yh.size() * 2, cudaMemcpyDeviceToHost));
+                        bool nan = false;
+                        for (uint16_t v : yh) nan |= !std::isfinite(dt == 0 ? fp16_to_float(v) : bf16_to_float(v));
+                        ++cases;
+                        if (rc != 0 || nan) {
+                            ++failures;
+                            std::printf("FAIL x_gated g=%d sym=%d %s %s\n", group, (int)sym, dt ? "bf16" : "fp16",
+                                        rc ? awq_w4a16_last_error() : "NaN/unwritten");
+                        }
+                        CK(cudaFree(dgu));
+                    }
                     CK(cudaFree(dx));
                     CK(cudaFree(dy));
                 }
