@@ -69,19 +69,16 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.chunks_per_split = kchunks;
         p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
         p.x_gated = cfg.x_gated ? 1 : 0;
-        size_t smem_all = smem;
         if (norm) {
             if (m != 1 || cfg.x_gated) return cudaErrorInvalidValue;
-            smem_all += (size_t)cfg.warps * p.units_per_warp * 256;  // the norm weight's slices
-            if (smem_all > (size_t)kDecodeMaxSmem) return cudaErrorInvalidValue;
             p.delta = norm->delta;
             p.norm_w = norm->weight;
             p.res_out = norm->residual_out;
             p.eps = norm->eps;
         }
         const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
-        return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem_all, stream, occupancy)
-                                      : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem_all, stream, occupancy);
+        return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
+                                      : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }
     if (cfg.x_gated || norm) return cudaErrorInvalidValue;  // only the decode kernel fuses the SiLU or the norm
     const bool small = cfg.tokens <= 16;

@@ -74,9 +74,7 @@ __device__ __forceinline__ DecodeMeta decode_meta(uint32_t scale_word, uint32_t 
 // NT: token tiles of 8 (1 or 2); GM: groups per unit of 128 k (1 for group >= 128, 2 for 64, 4 for 32);
 // D: units in flight per lane and tile; TPW: 16-row tiles per warp (they share the warp's x fragments and
 // give it independent mma chains).
-// kNorm: the residual add + RMSNorm input step (one token; see p.norm_w), a separate instance so that its
-// registers do not weigh on the plain kernel.
-template <class T, int NT, bool kZeros, int GM, int D, int TPW, bool kNorm>
+template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel(const FastParams p) {
     using E = Elt<T>;
     constexpr bool kHalf = std::is_same_v<T, half>;
@@ -149,79 +147,67 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     pdl_trigger();
     pdl_wait();
 
+    // Residual add + RMSNorm folded in (one token): the whole block reads the row (from L2) for its sum of
+    // squares, with LlamaRMSNorm's rounding steps as awq_add_rms_norm takes them (only the order of the fp32
+    // sum differs); block 0 stores residual + delta for the next layer step. One block barrier, taken while
+    // this block's first weight units are in flight.
+    float inv_rms = 0.f;
+    if (p.norm_w) {
+        const T* res = static_cast<const T*>(p.x);
+        const T* dl = static_cast<const T*>(p.delta);
+        const bool store = blockIdx.x == 0 && blockIdx.y == 0;
+        float ss = 0.f;
+        for (int i = threadIdx.x; i < p.k / 8; i += blockDim.x) {
+            uint4 rv = *reinterpret_cast<const uint4*>(res + 8 * i);
+            T* re = reinterpret_cast<T*>(&rv);
+            if (dl) {
+                const uint4 dv = *reinterpret_cast<const uint4*>(dl + 8 * i);
+                const T* de = reinterpret_cast<const T*>(&dv);
+#pragma unroll
+                for (int j = 0; j < 8; ++j) re[j] = E::from_float(E::to_float(re[j]) + E::to_float(de[j]));
+            }
+#pragma unroll
+            for (int j = 0; j < 8; ++j) ss += E::to_float(re[j]) * E::to_float(re[j]);
+            if (store) *reinterpret_cast<uint4*>(static_cast<T*>(p.res_out) + 8 * i) = rv;
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (lane == 0) red[warp] = ss;
+        __syncthreads();
+        float total = 0.f;
+        for (int w = 0; w < warps; ++w) total += red[w];
+        inv_rms = rsqrtf(total / (float)p.k + p.eps);
+        __syncthreads();  // red is reused for the final reduction
+    }
+
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
         const int pieces = nch * 8, pieces_all = nunits * 16;
         const int xstride = p.x_gated ? 2 * p.k : p.k;
         const T* xrow = static_cast<const T*>(p.x) + (size_t)tok0 * xstride + (size_t)u0 * 128;
-        if constexpr (kNorm) {
-            // Residual add + RMSNorm folded in (one token). One L2 round trip: each warp loads its own slice of
-            // the residual and delta (all pieces of a batch in flight at once) and the norm weight (cp.async),
-            // keeps h = residual + delta in its x slot; the block adds up the squares (one barrier, taken while
-            // the first weight units are in flight); then each warp normalizes its slot in place. Rounding as
-            // awq_add_rms_norm (LlamaRMSNorm); only the order of the fp32 sum differs. Block 0 stores h.
-            const T* dl = p.delta ? static_cast<const T*>(p.delta) + (size_t)u0 * 128 : nullptr;
-            uint8_t* wbuf = reinterpret_cast<uint8_t*>(red) + (size_t)warps * TPW * 4 * NT * 32 * 4 + (size_t)warp * rowbytes;
-            const T* nw = static_cast<const T*>(p.norm_w) + (size_t)u0 * 128;
-            for (int pc = lane; pc < pieces; pc += 32) cp_async16(wbuf + pc * 16, nw + pc * 8);
-            cp_async_commit();
-            T* rout = blockIdx.x == 0 && blockIdx.y == 0 ? static_cast<T*>(p.res_out) + (size_t)u0 * 128 : nullptr;
-            constexpr int kB = 4;  // pieces per lane in flight
-            float ss = 0.f;
-            for (int pc0 = 0; pc0 < pieces_all; pc0 += 32 * kB) {
-                uint4 rv[kB], dv[kB];
-#pragma unroll
-                for (int b = 0; b < kB; ++b) {
-                    const int pc = pc0 + b * 32 + lane;
-                    rv[b] = dv[b] = make_uint4(0, 0, 0, 0);
-                    if (pc < pieces) {
-                        rv[b] = *reinterpret_cast<const uint4*>(xrow + pc * 8);
-                        if (dl) dv[b] = *reinterpret_cast<const uint4*>(dl + pc * 8);
-                    }
-                }
-#pragma unroll
-                for (int b = 0; b < kB; ++b) {
-                    const int pc = pc0 + b * 32 + lane;
-                    if (pc >= pieces_all) break;
-                    T* re = reinterpret_cast<T*>(&rv[b]);
-                    const T* de = reinterpret_cast<const T*>(&dv[b]);
-                    if (dl) {
-#pragma unroll
-                        for (int j = 0; j < 8; ++j) re[j] = E::from_float(E::to_float(re[j]) + E::to_float(de[j]));
-                    }
-#pragma unroll
-                    for (int j = 0; j < 8; ++j) ss += E::to_float(re[j]) * E::to_float(re[j]);
-                    *reinterpret_cast<uint4*>(xs + (pc << 4)) = rv[b];  // row 0: no swizzle
-                    if (rout && pc < pieces) *reinterpret_cast<uint4*>(rout + pc * 8) = rv[b];
-                }
-            }
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-            if (lane == 0) red[warp] = ss;
-            __syncthreads();
-            float total = 0.f;
-            for (int w = 0; w < warps; ++w) total += red[w];
-            const float inv = rsqrtf(total / (float)p.k + p.eps);
-            cp_async_wait<0>();
-            __syncthreads();  // red is reused by the final reduction; wbuf is complete
-            for (int pc = lane; pc < pieces; pc += 32) {  // weight * (h * inv).to(dtype)
-                uint4 hv = *reinterpret_cast<const uint4*>(xs + (pc << 4));
-                const uint4 wv = *reinterpret_cast<const uint4*>(wbuf + pc * 16);
-                T* he = reinterpret_cast<T*>(&hv);
-                const T* we = reinterpret_cast<const T*>(&wv);
-#pragma unroll
-                for (int j = 0; j < 8; ++j)
-                    he[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(he[j]) * inv)));
-                *reinterpret_cast<uint4*>(xs + (pc << 4)) = hv;
-            }
-        }
-        for (int r = 0; r < tv && !kNorm; ++r, xrow += xstride) {
+        for (int r = 0; r < tv; ++r, xrow += xstride) {
             uint8_t* srow = xs + (size_t)r * rowbytes;
             for (int pc = lane; pc < pieces_all; pc += 32) {
                 uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
                 if (pc >= pieces) {
                     *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+                } else if (p.norm_w) {  // weight * (h * inv_rms).to(dtype), h = residual + delta in dtype
+                    uint4 rv = *reinterpret_cast<const uint4*>(xrow + pc * 8);
+                    const uint4 wv = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.norm_w) + u0 * 128 + pc * 8);
+                    T* re = reinterpret_cast<T*>(&rv);
+                    const T* we = reinterpret_cast<const T*>(&wv);
+                    uint4 dv = make_uint4(0, 0, 0, 0);
+                    if (p.delta) dv = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.delta) + u0 * 128 + pc * 8);
+                    const T* de = reinterpret_cast<const T*>(&dv);
+#pragma unroll
+                    for (int j = 0; j < 8; ++j) {
+                        const float h = p.delta ? E::to_float(E::from_float(E::to_float(re[j]) + E::to_float(de[j])))
+                                                : E::to_float(re[j]);
+                        const float nrm = E::to_float(E::from_float(h * inv_rms));
+                        re[j] = E::from_float(E::to_float(we[j]) * nrm);
+                    }
+                    *reinterpret_cast<uint4*>(dst) = rv;
                 } else if (!p.x_gated) {
                     cp_async16(dst, xrow + pc * 8);
                 } else {  // SwiGLU: silu(gate) * up, as the separate SiLU kernel would have stored it
@@ -383,10 +369,10 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             }
 }
 
-template <class T, int NT, bool kZeros, int GM, int D, int TPW, bool kNorm>
+template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, size_t smem, bool pdl,
                                    cudaStream_t stream, int* occupancy) {
-    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D, TPW, kNorm>;
+    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D, TPW>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kDecodeMaxSmem);
     if (attr != cudaSuccess) return attr;
@@ -410,21 +396,17 @@ cudaError_t fast_decode_dispatch(const FastParams& p, const FastConfig& cfg, boo
                                  cudaStream_t stream, int* occupancy) {
     if (cfg.warps < 1 || cfg.warps > kDecodeWarpsMax) return cudaErrorInvalidConfiguration;
     const int gm = p.group >= 128 ? 1 : p.group == 64 ? 2 : 4;
-#define AWQ_DECODE_CASE(NT, Z, GM, D, TPW, N)                                                                \
-    if (cfg.tokens == 8 * NT && zeros == Z && gm == GM && cfg.stages == D && cfg.wn == TPW && norm == N)      \
-        return fast_decode_launch_one<T, NT, Z, GM, D, TPW, N>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
-#define AWQ_DECODE_DEPTHS(NT, Z, GM, N)                                                                      \
-    AWQ_DECODE_CASE(NT, Z, GM, 4, 1, N) AWQ_DECODE_CASE(NT, Z, GM, 8, 1, N) AWQ_DECODE_CASE(NT, Z, GM, 2, 2, N) \
-    AWQ_DECODE_CASE(NT, Z, GM, 4, 2, N)
-#define AWQ_DECODE_CASES(NT, Z, N) \
-    AWQ_DECODE_DEPTHS(NT, Z, 1, N) AWQ_DECODE_DEPTHS(NT, Z, 2, N) AWQ_DECODE_DEPTHS(NT, Z, 4, N)
-    const bool norm = p.norm_w != nullptr;
-    AWQ_DECODE_CASES(1, true, false)
-    AWQ_DECODE_CASES(1, false, false)
-    AWQ_DECODE_CASES(2, true, false)
-    AWQ_DECODE_CASES(2, false, false)
-    AWQ_DECODE_CASES(1, true, true)  // the norm step is one-token only
-    AWQ_DECODE_CASES(1, false, true)
+#define AWQ_DECODE_CASE(NT, Z, GM, D, TPW)                                                                   \
+    if (cfg.tokens == 8 * NT && zeros == Z && gm == GM && cfg.stages == D && cfg.wn == TPW)                   \
+        return fast_decode_launch_one<T, NT, Z, GM, D, TPW>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
+#define AWQ_DECODE_DEPTHS(NT, Z, GM)                                                                         \
+    AWQ_DECODE_CASE(NT, Z, GM, 4, 1) AWQ_DECODE_CASE(NT, Z, GM, 8, 1) AWQ_DECODE_CASE(NT, Z, GM, 2, 2)        \
+    AWQ_DECODE_CASE(NT, Z, GM, 4, 2)
+#define AWQ_DECODE_CASES(NT, Z) AWQ_DECODE_DEPTHS(NT, Z, 1) AWQ_DECODE_DEPTHS(NT, Z, 2) AWQ_DECODE_DEPTHS(NT, Z, 4)
+    AWQ_DECODE_CASES(1, true)
+    AWQ_DECODE_CASES(1, false)
+    AWQ_DECODE_CASES(2, true)
+    AWQ_DECODE_CASES(2, false)
 #undef AWQ_DECODE_CASES
 #undef AWQ_DECODE_DEPTHS
 #undef AWQ_DECODE_CASE
