@@ -17,9 +17,6 @@ struct DecodeKernelOptions {
     // With merged gate/up: let the down projection take [gate | up] and fuse the SiLU into its input load where
     // its kernel can (Linear::forward_silu_gated: 4-bit fast layout, one token); off runs the SiLU kernel.
     bool silu_into_down = true;
-    // With merged projections: fold the residual add + RMSNorm into the q/k/v and gate/up matmuls' input load where
-    // their kernel can (Linear::forward_add_rms_norm: 4-bit fast layout, one token); off runs the norm kernels.
-    bool norm_into_matmul = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

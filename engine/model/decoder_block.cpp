@@ -109,47 +109,21 @@ at::Tensor DecoderBlock::forward(const at::Tensor& x, const AttentionContext& ct
 at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pending, const StaticDecodeInputs& in,
                                       at::Tensor& k_cache, at::Tensor& v_cache) const {
     const DecodeKernelOptions& opt = in.kernels;
-    const double eps = cfg_->rms_norm_eps;
-    // With merged projections the residual add + RMSNorm may ride in the q/k/v and gate/up matmuls' input load
-    // (Linear::forward_add_rms_norm, one token). Their kernels cannot update the residual in place (every block
-    // reads it), so the attention half writes the new residual to `other` and the MLP half writes it back.
-    at::Tensor other, r;  // r: where the residual lives after the attention half
-    at::Tensor qkv;
-    if (qkv_ && opt.norm_into_matmul) {
-        other = at::empty_like(residual);
-        qkv = qkv_->forward_add_rms_norm(residual, pending, input_norm_w_, eps, other);
-    }
-    std::array<at::Tensor, 3> parts;
-    if (qkv.defined()) {
-        r = other;
-        const int64_t qn = cfg_->num_attention_heads * cfg_->head_dim, kvn = cfg_->num_key_value_heads * cfg_->head_dim;
-        parts = {qkv.narrow(-1, 0, qn), qkv.narrow(-1, qn, kvn), qkv.narrow(-1, qn + kvn, kvn)};
-    } else {
-        r = residual;
-        parts = project_qkv(fused_add_rms_norm(residual, pending, input_norm_w_, eps, opt));
-    }
-    const auto& [q, k, v] = parts;  // the rotary kernel takes the merged output's row strides
+    const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
+    const auto [q, k, v] = project_qkv(x);  // the rotary kernel takes the merged output's row strides
     const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
     const at::Tensor attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position,
                                                    1.0 / std::sqrt((double)cfg_->head_dim), opt);
     const at::Tensor o = linear(LinearSlot::O).forward(attn);
-    at::Tensor gu;
-    if (gate_up_ && r.data_ptr() != residual.data_ptr())  // the residual goes back to its own buffer
-        gu = gate_up_->forward_add_rms_norm(r, o, post_norm_w_, eps, residual);
-    if (!gu.defined()) {
-        const at::Tensor x2 = fused_add_rms_norm(r, o, post_norm_w_, eps, opt);
-        if (r.data_ptr() != residual.data_ptr()) residual.copy_(r);
-        if (gate_up_) gu = gate_up_->forward(x2);
-        else {
-            const auto [gate, up] = project_gate_up(x2);
-            return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
-        }
-    }
-    // gu is one merged [gate | up] output here: the down projection may take it whole.
-    if (opt.silu_into_down)
+    const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
+    if (gate_up_ && opt.silu_into_down) {  // one merged [gate | up] output: the down projection may take it whole
+        const at::Tensor gu = gate_up_->forward(x2);
         if (at::Tensor y = linear(LinearSlot::Down).forward_silu_gated(gu); y.defined()) return y;
-    const int64_t f = cfg_->intermediate_size;
-    return linear(LinearSlot::Down).forward(fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt));
+        const int64_t f = cfg_->intermediate_size;
+        return linear(LinearSlot::Down).forward(fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt));
+    }
+    const auto [gate, up] = project_gate_up(x2);
+    return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
 }
 
 void DecoderBlock::to(at::Device device) {

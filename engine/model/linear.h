@@ -34,15 +34,6 @@ public:
     // gate_up = [.., 2 * in_features] holding gate then up, rounded as the separate steps round. An undefined
     // tensor when this layer cannot do that here (the caller then runs the SiLU step and forward()).
     virtual at::Tensor forward_silu_gated(const at::Tensor& gate_up) const { return {}; }
-    // A decoder layer's "residual add + RMSNorm, then this projection" for one token in one step:
-    // residual_out = residual + delta (delta may be undefined), returns forward(rms_norm(residual_out) * norm_weight)
-    // with LlamaRMSNorm's rounding. residual_out must be a different buffer. An undefined tensor when this layer
-    // cannot do that here (the caller then runs the norm kernel and forward()).
-    virtual at::Tensor forward_add_rms_norm(const at::Tensor& residual, const at::Tensor& delta,
-                                            const at::Tensor& norm_weight, double eps,
-                                            const at::Tensor& residual_out) const {
-        return {};
-    }
 };
 
 // The bias of linears merged along the output dimension (Linear::merge_outputs): each part's bias, or zeros for

@@ -129,43 +129,6 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x) {
     return matmul_forward(layer, x, false);
 }
 
-bool aligned16(const at::Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0; }
-
-// One token, fast layout: the residual add and RMSNorm ride in the decode kernel's input load.
-// Anything else: undefined (the caller runs the norm kernel and forward()).
-at::Tensor kernel_forward_add_rms_norm(const AwqLinear& layer, const at::Tensor& residual, const at::Tensor& delta,
-                                       const at::Tensor& norm_weight, double eps, const at::Tensor& residual_out) {
-    const PackedW4& p = layer.packed();
-    const int64_t k = p.in_features;
-    auto one_row = [&](const at::Tensor& t) {
-        return t.defined() && t.is_cuda() && t.scalar_type() == layer.dtype() && t.numel() == k && t.is_contiguous() &&
-               t.device() == p.qweight.device() && aligned16(t);
-    };
-    if (!layer.kernel_problem().empty() || layer.layout() != AwqLayout::Fast || !one_row(residual) || !one_row(norm_weight) || !one_row(residual_out) || (delta.defined() && !one_row(delta)) ||
-        residual_out.data_ptr() == residual.data_ptr() || (delta.defined() && residual_out.data_ptr() == delta.data_ptr()))
-        return {};
-    awq_w4_weight w{};
-    w.layout = AWQ_W4_FAST;
-    w.n = (int)p.out_features;
-    w.k = (int)k;
-    w.group = (int)p.group_size;
-    w.qweight = p.qweight.data_ptr();
-    w.qzeros = p.qzeros.defined() ? p.qzeros.data_ptr() : nullptr;
-    w.scales = p.scales.data_ptr();
-    const c10::cuda::CUDAGuard guard(residual.device());
-    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(residual.device().index()).stream();
-    std::vector<int64_t> out_shape = residual.sizes().vec();
-    out_shape.back() = p.out_features;
-    at::Tensor y = at::empty(out_shape, residual.options());
-    const awq_dtype dt = layer.dtype() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
-    if (awq_w4a16_matmul_add_rms_norm(&w, residual.data_ptr(), delta.defined() ? delta.data_ptr() : nullptr,
-                                      norm_weight.data_ptr(), (float)eps, residual_out.data_ptr(), dt, y.data_ptr(),
-                                      stream, layer.programmatic_launch() ? 1 : 0) != 0)
-        throw Error(layer.name(), awq_w4a16_last_error());
-    if (const at::Tensor b = layer.bias(); b.defined()) y.add_(b);
-    return y;
-}
-
 // One token through the fast layout: the SiLU rides in the decode kernel's input load. Anything else: undefined
 // (the caller runs the SiLU kernel and forward()).
 at::Tensor kernel_forward_gated(const AwqLinear& layer, const at::Tensor& gate_up) {
@@ -182,7 +145,6 @@ bool cuda_kernels_available() { return true; }
 void install_cuda_kernels() {
     AwqLinear::set_cuda_forward(&kernel_forward);
     AwqLinear::set_cuda_gated_forward(&kernel_forward_gated);
-    AwqLinear::set_cuda_norm_forward(&kernel_forward_add_rms_norm);
 }
 
 #else

@@ -12,7 +12,6 @@ namespace {
 
 std::atomic<AwqLinear::CudaForward> g_cuda_forward{nullptr};
 std::atomic<AwqLinear::CudaForward> g_cuda_gated_forward{nullptr};
-std::atomic<AwqLinear::CudaNormForward> g_cuda_norm_forward{nullptr};
 
 }  // namespace
 
@@ -20,8 +19,6 @@ void AwqLinear::set_cuda_forward(CudaForward f) { g_cuda_forward.store(f); }
 AwqLinear::CudaForward AwqLinear::cuda_forward() { return g_cuda_forward.load(); }
 void AwqLinear::set_cuda_gated_forward(CudaForward f) { g_cuda_gated_forward.store(f); }
 AwqLinear::CudaForward AwqLinear::cuda_gated_forward() { return g_cuda_gated_forward.load(); }
-void AwqLinear::set_cuda_norm_forward(CudaNormForward f) { g_cuda_norm_forward.store(f); }
-AwqLinear::CudaNormForward AwqLinear::cuda_norm_forward() { return g_cuda_norm_forward.load(); }
 
 AwqLinear::AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
                      std::string name)
@@ -89,14 +86,6 @@ at::Tensor AwqLinear::forward(const at::Tensor& x) const {
 at::Tensor AwqLinear::forward_silu_gated(const at::Tensor& gate_up) const {
     if (gate_up.is_cuda() && kernel_enabled_)
         if (CudaForward f = cuda_gated_forward()) return f(*this, gate_up);
-    return {};
-}
-
-at::Tensor AwqLinear::forward_add_rms_norm(const at::Tensor& residual, const at::Tensor& delta,
-                                           const at::Tensor& norm_weight, double eps,
-                                           const at::Tensor& residual_out) const {
-    if (residual.is_cuda() && kernel_enabled_)
-        if (CudaNormForward f = cuda_norm_forward()) return f(*this, residual, delta, norm_weight, eps, residual_out);
     return {};
 }
 

@@ -29,11 +29,6 @@ public:
     // The same seam for forward_silu_gated: the result, or an undefined tensor when the kernel cannot fuse the SiLU.
     static void set_cuda_gated_forward(CudaForward f);
     static CudaForward cuda_gated_forward();
-    // And for forward_add_rms_norm (arguments as there).
-    using CudaNormForward = at::Tensor (*)(const AwqLinear& layer, const at::Tensor& residual, const at::Tensor& delta,
-                                           const at::Tensor& norm_weight, double eps, const at::Tensor& residual_out);
-    static void set_cuda_norm_forward(CudaNormForward f);
-    static CudaNormForward cuda_norm_forward();
 
     // Packs `w` (4-bit, CPU) into `layout`; the bias comes from w.bias. `name` names the layer in errors.
     AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
@@ -44,8 +39,6 @@ public:
 
     at::Tensor forward(const at::Tensor& x) const override;
     at::Tensor forward_silu_gated(const at::Tensor& gate_up) const override;
-    at::Tensor forward_add_rms_norm(const at::Tensor& residual, const at::Tensor& delta, const at::Tensor& norm_weight,
-                                    double eps, const at::Tensor& residual_out) const override;
     int64_t in_features() const override { return packed_.in_features; }
     int64_t out_features() const override { return packed_.out_features; }
     at::Tensor dense_weight() const override;  // the cached dequantized weight (made on first use)

@@ -129,15 +129,6 @@ class W4Lib:
                                       torch.cuda.current_stream().cuda_stream, ctypes.byref(opt))
         return rc
 
-    def matmul_add_rms_norm(self, w, residual, delta, norm_w, eps, residual_out, y, pdl=0):
-        """y = rmsnorm(residual + delta) * norm_w @ W^T for one token; residual_out = residual + delta."""
-        f = self.so.awq_w4a16_matmul_add_rms_norm
-        f.argtypes = [ctypes.POINTER(W4Weight), ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float,
-                      ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
-        return f(ctypes.byref(w.desc), residual.data_ptr(), delta.data_ptr() if delta is not None else None,
-                 norm_w.data_ptr(), eps, residual_out.data_ptr(), DTYPES[residual.dtype], y.data_ptr(),
-                 torch.cuda.current_stream().cuda_stream, pdl)
-
     def stream_read(self, t, out):
         return self.so.bench_stream_read(ctypes.c_void_p(t.data_ptr()), ctypes.c_size_t(t.numel() * t.element_size()),
                                          ctypes.c_void_p(out.data_ptr()),

@@ -111,8 +111,7 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     g.max_new_tokens = a.new_tokens;
     // Graph modes replay: "graph-aten" the unfused reference step, "graph-fused" the fused decode kernels
     // (decode_kernels.h), "graph-merged" those plus merged q/k/v and gate/up and programmatic dependent launch,
-    // "graph" that plus the SiLU fused into the down projection and the residual add + RMSNorm into the q/k/v
-    // and gate/up projections where the kernels can. Merging cannot be undone,
+    // "graph" that plus the SiLU fused into the down projection where the kernel can. Merging cannot be undone,
     // so the merged modes come last (any mode after them runs merged).
     g.cuda_graph = mode != "eager";
     const bool merged = mode == "graph" || mode == "graph-merged";
@@ -120,13 +119,12 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     DecodeKernelOptions kopt;
     kopt.pdl = merged;
     kopt.silu_into_down = mode == "graph";
-    kopt.norm_into_matmul = mode == "graph";
     model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
                             : (model.fused_decode_problem().empty()
                                    ? std::string("fused") + (merged ? " merged pdl" : "") +
-                                         (mode == "graph" ? " silu+norm folded" : "")
+                                         (mode == "graph" ? " silu-in-down" : "")
                                    : "aten: " + model.fused_decode_problem());
     {
         GenerationConfig w = g;

@@ -70,16 +70,6 @@ size_t awq_w4a16_workspace_bytes(int n, int k);
 int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, awq_dtype dtype, void* y, void* workspace,
                      size_t workspace_bytes, cudaStream_t stream, const awq_w4_options* options);
 
-// One token through a decoder layer's "residual add + RMSNorm, then the next projection", in one launch:
-//   h = residual + delta (rounded to dtype; delta may be NULL: h = residual), residual_out = h,
-//   y = (norm_weight * (h * rsqrt(mean(h^2) + eps)).to(dtype)) W^T  (LlamaRMSNorm's rounding steps).
-// residual, delta, norm_weight, residual_out: [k] in dtype, 16-byte aligned; residual_out must overlap neither
-// residual nor delta (every block reads them; one writes it). y: [n]. Only the fast layout (its one-token
-// decode kernel); `pdl` as in awq_w4_options. Returns 0 or nonzero with awq_w4a16_last_error() set.
-int awq_w4a16_matmul_add_rms_norm(const awq_w4_weight* w, const void* residual, const void* delta,
-                                  const void* norm_weight, float eps, void* residual_out, awq_dtype dtype, void* y,
-                                  cudaStream_t stream, int pdl);
-
 // W [n, k] row-major in dtype (the dequantize path's first step; also for debugging and tests).
 int awq_w4a16_dequantize(const awq_w4_weight* w, awq_dtype dtype, void* out, cudaStream_t stream);
 

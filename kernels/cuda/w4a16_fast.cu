@@ -48,7 +48,7 @@ size_t fast_decode_block_smem(int m, int k, int group, const FastConfig& cfg) {
 int fast_small_max_chunks(int tokens_valid) { return kSmallXBytes / (tokens_valid * 64 * 2) / 2 * 2; }
 
 cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, const FastConfig& cfg,
-                        cudaStream_t stream, int* occupancy, const DecodeNorm* norm) {
+                        cudaStream_t stream, int* occupancy) {
     FastParams p = {};
     p.qweight = static_cast<const uint4*>(w.qweight);
     p.scales = static_cast<const uint32_t*>(w.scales);
@@ -69,18 +69,11 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.chunks_per_split = kchunks;
         p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
         p.x_gated = cfg.x_gated ? 1 : 0;
-        if (norm) {
-            if (m != 1 || cfg.x_gated) return cudaErrorInvalidValue;
-            p.delta = norm->delta;
-            p.norm_w = norm->weight;
-            p.res_out = norm->residual_out;
-            p.eps = norm->eps;
-        }
         const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
         return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }
-    if (cfg.x_gated || norm) return cudaErrorInvalidValue;  // only the decode kernel fuses the SiLU or the norm
+    if (cfg.x_gated) return cudaErrorInvalidValue;  // only the decode kernel fuses the SiLU
     const bool small = cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;

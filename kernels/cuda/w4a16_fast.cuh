@@ -45,12 +45,6 @@ struct FastParams {
     int splits, chunks_per_split;
     int units_per_warp;  // warp-split decode kernel: 128-k units of each warp's K range
     int x_gated;         // warp-split decode kernel: x rows are [gate | up] (2k wide), the input is silu(gate) * up
-    // Warp-split decode kernel, one token: when norm_w is set the input is rmsnorm(x + delta) * norm_w (x is the
-    // residual; delta may be null) and block 0 writes x + delta to res_out (which overlaps neither).
-    const void* delta;
-    const void* norm_w;
-    void* res_out;
-    float eps;
 };
 
 template <int NT, int WN>

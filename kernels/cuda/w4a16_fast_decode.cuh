@@ -147,39 +147,6 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     pdl_trigger();
     pdl_wait();
 
-    // Residual add + RMSNorm folded in (one token): the whole block reads the row (from L2) for its sum of
-    // squares, with LlamaRMSNorm's rounding steps as awq_add_rms_norm takes them (only the order of the fp32
-    // sum differs); block 0 stores residual + delta for the next layer step. One block barrier, taken while
-    // this block's first weight units are in flight.
-    float inv_rms = 0.f;
-    if (p.norm_w) {
-        const T* res = static_cast<const T*>(p.x);
-        const T* dl = static_cast<const T*>(p.delta);
-        const bool store = blockIdx.x == 0 && blockIdx.y == 0;
-        float ss = 0.f;
-        for (int i = threadIdx.x; i < p.k / 8; i += blockDim.x) {
-            uint4 rv = *reinterpret_cast<const uint4*>(res + 8 * i);
-            T* re = reinterpret_cast<T*>(&rv);
-            if (dl) {
-                const uint4 dv = *reinterpret_cast<const uint4*>(dl + 8 * i);
-                const T* de = reinterpret_cast<const T*>(&dv);
-#pragma unroll
-                for (int j = 0; j < 8; ++j) re[j] = E::from_float(E::to_float(re[j]) + E::to_float(de[j]));
-            }
-#pragma unroll
-            for (int j = 0; j < 8; ++j) ss += E::to_float(re[j]) * E::to_float(re[j]);
-            if (store) *reinterpret_cast<uint4*>(static_cast<T*>(p.res_out) + 8 * i) = rv;
-        }
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-        if (lane == 0) red[warp] = ss;
-        __syncthreads();
-        float total = 0.f;
-        for (int w = 0; w < warps; ++w) total += red[w];
-        inv_rms = rsqrtf(total / (float)p.k + p.eps);
-        __syncthreads();  // red is reused for the final reduction
-    }
-
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
@@ -192,22 +159,6 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
                 if (pc >= pieces) {
                     *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
-                } else if (p.norm_w) {  // weight * (h * inv_rms).to(dtype), h = residual + delta in dtype
-                    uint4 rv = *reinterpret_cast<const uint4*>(xrow + pc * 8);
-                    const uint4 wv = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.norm_w) + u0 * 128 + pc * 8);
-                    T* re = reinterpret_cast<T*>(&rv);
-                    const T* we = reinterpret_cast<const T*>(&wv);
-                    uint4 dv = make_uint4(0, 0, 0, 0);
-                    if (p.delta) dv = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.delta) + u0 * 128 + pc * 8);
-                    const T* de = reinterpret_cast<const T*>(&dv);
-#pragma unroll
-                    for (int j = 0; j < 8; ++j) {
-                        const float h = p.delta ? E::to_float(E::from_float(E::to_float(re[j]) + E::to_float(de[j])))
-                                                : E::to_float(re[j]);
-                        const float nrm = E::to_float(E::from_float(h * inv_rms));
-                        re[j] = E::from_float(E::to_float(we[j]) * nrm);
-                    }
-                    *reinterpret_cast<uint4*>(dst) = rv;
                 } else if (!p.x_gated) {
                     cp_async16(dst, xrow + pc * 8);
                 } else {  // SwiGLU: silu(gate) * up, as the separate SiLU kernel would have stored it

@@ -25,20 +25,11 @@ struct FastConfig {
                        // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
 };
-
-// The decode kernel's optional input step "residual add + RMSNorm" (one token): x is the residual.
-struct DecodeNorm {
-    const void* delta = nullptr;   // added to the residual first (may be null)
-    const void* weight = nullptr;  // RMSNorm weight [k]
-    void* residual_out = nullptr;  // receives residual + delta
-    float eps = 1e-6f;
-};
 constexpr int kFastMaxSplits = 8;
 constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel
 // Fills `occupancy` (blocks per SM) instead of launching when it is non-null.
 cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y,
-                        const FastConfig& cfg, cudaStream_t stream, int* occupancy = nullptr,
-                        const DecodeNorm* norm = nullptr);
+                        const FastConfig& cfg, cudaStream_t stream, int* occupancy = nullptr);
 bool fast_config_supported(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;
 // slices are also whole multiples of fast_small_chunk_align(group) chunks.

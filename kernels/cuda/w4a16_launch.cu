@@ -355,39 +355,5 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     return 0;
 }
 
-extern "C" int awq_w4a16_matmul_add_rms_norm(const awq_w4_weight* w, const void* residual, const void* delta,
-                                             const void* norm_weight, float eps, void* residual_out, awq_dtype dtype,
-                                             void* y, cudaStream_t stream, int pdl) {
-    if (std::string e = check_weight(w); !e.empty()) return fail(e);
-    if (w->layout != AWQ_W4_FAST) return fail("add_rms_norm folding needs the fast layout (its one-token decode kernel)");
-    if (dtype != AWQ_DTYPE_F16 && dtype != AWQ_DTYPE_BF16) return fail("unknown dtype");
-    if (!residual || !norm_weight || !residual_out || !y || !aligned(residual, 16) || !aligned(norm_weight, 16) ||
-        !aligned(residual_out, 16) || !aligned(y, 16) || (delta && !aligned(delta, 16)))
-        return fail("residual, norm_weight, residual_out and y (and delta when given) must be 16-byte aligned device pointers");
-    const size_t bytes = (size_t)w->k * 2;
-    auto overlap = [bytes](const void* a, const void* b) {
-        const uintptr_t x = reinterpret_cast<uintptr_t>(a), z = reinterpret_cast<uintptr_t>(b);
-        return b && x < z + bytes && z < x + bytes;
-    };
-    if (overlap(residual_out, residual) || overlap(residual_out, delta))
-        return fail("residual_out must not overlap residual or delta (other blocks still read them)");
-    if (!(eps > 0.f)) return fail("eps must be positive");
-    FastConfig d;
-    d.tokens = 8;
-    d.pdl = pdl != 0;
-    if (!pick_decode_shape(*w, 1, d) || (w->n / 16) % d.wn != 0)
-        return fail("no decode kernel shape for n=" + std::to_string(w->n) + " k=" + std::to_string(w->k));
-    DecodeNorm norm;
-    norm.delta = delta;
-    norm.weight = norm_weight;
-    norm.residual_out = residual_out;
-    norm.eps = eps;
-    if (cudaError_t e = fast_direct(*w, residual, 1, dtype, y, d, stream, nullptr, &norm); e != cudaSuccess)
-        return fail_cuda("fast decode kernel launch (add_rms_norm)", e);
-    g_config = "fast decode tok=8 warps=" + std::to_string(d.warps) + " tiles/warp=" + std::to_string(d.wn) +
-               " depth=" + std::to_string(d.stages) + (d.pdl ? " pdl" : "") + " add-rms-norm";
-    return 0;
-}
-
 extern "C" const char* awq_w4a16_last_config(void) { return g_config.c_str(); }
 extern "C" const char* awq_w4a16_last_error(void) { return g_error.c_str(); }
