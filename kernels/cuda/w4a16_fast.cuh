@@ -93,13 +93,16 @@ __device__ __forceinline__ FastMeta<T, kScaleAfter> fast_meta(uint32_t scale_wor
     return m;
 }
 
-// One word -> the four A registers of one m16n8k16 step. `magic` holds Elt<T>::kMagic (in a register).
-template <class T, bool kScaleAfter>
-__device__ __forceinline__ void fast_dequant(uint32_t w, const FastMeta<T, kScaleAfter>& mt, uint32_t (&a)[4],
-                                             uint32_t magic) {
-    using E = Elt<T>;
-    using T2 = typename E::T2;
-    uint32_t v[4];
+// Word j (0..3) of a lane's 16-byte piece: the k16 step j of its 64-k chunk.
+__device__ __forceinline__ uint32_t piece_word(const uint4& p, int j) {
+    return j == 0 ? p.x : j == 1 ? p.y : j == 2 ? p.z : p.w;
+}
+
+// One word -> the four A registers of one m16n8k16 step as magic-biased integers: fp16 1024 + q (rows r0) and
+// 1024 + 16 q (rows r1), bf16 128 + q; one LOP3 per register (plus one shift per word). `magic` holds
+// Elt<T>::kMagic in a register.
+template <class T>
+__device__ __forceinline__ void magic_unpack(uint32_t w, uint32_t magic, uint32_t (&v)[4]) {
     if constexpr (std::is_same_v<T, half>) {
         const uint32_t w8 = w >> 8;
         v[0] = and_or<0x000F000Fu>(w, magic);
@@ -112,6 +115,16 @@ __device__ __forceinline__ void fast_dequant(uint32_t w, const FastMeta<T, kScal
         v[2] = and_or<0x000F000Fu>(w >> 8, magic);
         v[3] = and_or<0x000F000Fu>(w >> 12, magic);
     }
+}
+
+// One word -> the four A registers of one m16n8k16 step, zero subtracted (and scaled unless kScaleAfter).
+template <class T, bool kScaleAfter>
+__device__ __forceinline__ void fast_dequant(uint32_t w, const FastMeta<T, kScaleAfter>& mt, uint32_t (&a)[4],
+                                             uint32_t magic) {
+    using E = Elt<T>;
+    using T2 = typename E::T2;
+    uint32_t v[4];
+    magic_unpack<T>(w, magic, v);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
         T2 d = __hsub2(from_u32<T2>(v[i]), from_u32<T2>((i & 1) ? mt.z1 : mt.z0));
@@ -279,7 +292,7 @@ __global__ void __launch_bounds__(kFastThreads) w4a16_fast_kernel(const FastPara
             }
 #pragma unroll
             for (int wi = 0; wi < WN; ++wi) {
-                const uint32_t word = j == 0 ? wq[wi].x : j == 1 ? wq[wi].y : j == 2 ? wq[wi].z : wq[wi].w;
+                const uint32_t word = piece_word(wq[wi], j);
                 uint32_t a[4];
                 fast_dequant<T, kScaleAfter>(word, j < 2 ? m0[wi] : m1[wi], a, magic);
 #pragma unroll

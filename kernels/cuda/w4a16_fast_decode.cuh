@@ -249,21 +249,8 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 }
 #pragma unroll
                 for (int t = 0; t < TPW; ++t) {
-                    const uint4& w4 = ring[slot][t][h];
-                    const uint32_t w = q == 0 ? w4.x : q == 1 ? w4.y : q == 2 ? w4.z : w4.w;
                     uint32_t a[4];
-                    if constexpr (kHalf) {
-                        const uint32_t w8 = w >> 8;
-                        a[0] = and_or<0x000F000Fu>(w, magic);
-                        a[1] = and_or<0x00F000F0u>(w, magic);
-                        a[2] = and_or<0x000F000Fu>(w8, magic);
-                        a[3] = and_or<0x00F000F0u>(w8, magic);
-                    } else {
-                        a[0] = and_or<0x000F000Fu>(w, magic);
-                        a[1] = and_or<0x000F000Fu>(w >> 4, magic);
-                        a[2] = and_or<0x000F000Fu>(w >> 8, magic);
-                        a[3] = and_or<0x000F000Fu>(w >> 12, magic);
-                    }
+                    magic_unpack<T>(piece_word(ring[slot][t][h], q), magic, a);
 #pragma unroll
                     for (int nt = 0; nt < NT; ++nt) {
                         if (s % kSPG == 0) {  // first step of a group: start the partial sums

@@ -190,21 +190,8 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
                     b[1][0] = bx[2];
                     b[1][1] = bx[3];
                 }
-                const uint4& w4 = ring[slot][s >> 2];
-                const uint32_t w = q == 0 ? w4.x : q == 1 ? w4.y : q == 2 ? w4.z : w4.w;
                 uint32_t a[4];
-                if constexpr (std::is_same_v<T, half>) {
-                    const uint32_t w8 = w >> 8;
-                    a[0] = and_or<0x000F000Fu>(w, magic);
-                    a[1] = and_or<0x00F000F0u>(w, magic);
-                    a[2] = and_or<0x000F000Fu>(w8, magic);
-                    a[3] = and_or<0x00F000F0u>(w8, magic);
-                } else {
-                    a[0] = and_or<0x000F000Fu>(w, magic);
-                    a[1] = and_or<0x000F000Fu>(w >> 4, magic);
-                    a[2] = and_or<0x000F000Fu>(w >> 8, magic);
-                    a[3] = and_or<0x000F000Fu>(w >> 12, magic);
-                }
+                magic_unpack<T>(piece_word(ring[slot][s >> 2], q), magic, a);
 #pragma unroll
                 for (int nt = 0; nt < NT; ++nt) mma16816<T>(part[nt], a, b[nt][0], b[nt][1]);
                 if ((s + 1) % kSPG == 0 || (s == 3 && !two)) {

@@ -126,15 +126,15 @@ int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, 
 // which for tokens <= 16 grows with the tokens and the K slice).
 int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cfg, int m) {
     static std::mutex mu;
-    static std::map<std::array<int, 11>, int> cache;
+    static std::map<std::array<int, 10>, int> cache;
     int dev = 0;
     cudaGetDevice(&dev);
     const int kchunks = w.k / 64, cps = (kchunks + cfg.splits - 1) / cfg.splits;
     const int tv = cfg.tokens <= 16 ? std::min(m, cfg.tokens) : 0;
     const int slice = tv == 0 ? 0 : cfg.warps > 0 ? ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps : cps;
     const int gm = w.group >= 128 ? 1 : w.group == 64 ? 2 : 4;  // a template parameter of the decode kernels
-    const std::array<int, 11> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
-                                     slice, cfg.warps, gm, 0};
+    const std::array<int, 10> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
+                                     slice, cfg.warps, gm};
     {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = cache.find(key); it != cache.end()) return it->second;
