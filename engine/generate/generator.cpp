@@ -46,13 +46,20 @@ void check_prompt(const LlamaModel& model, const std::vector<int32_t>& prompt) {
 }
 
 // The decode steps of one generation: replayed from a CUDA graph when asked for and possible, eager otherwise.
+// Greedy generation on a graph picks the tokens on the device and keeps the next step queued while the host
+// reads this one's tokens (CudaGraphDecoder device_greedy); other sampling reads the logits every step.
 class DecodeSteps {
 public:
-    DecodeSteps(LlamaModel& model, const GenerationConfig& cfg) : model_(model) {
+    DecodeSteps(LlamaModel& model, const GenerationConfig& cfg) : model_(model), budget_(cfg.max_new_tokens - 1) {
         if (cfg.cuda_graph && cfg.max_new_tokens > 1) {
             if (CudaGraphDecoder::supported(model)) want_graph_ = true;
             else if (model.device().is_cuda()) fallback_ = model.offload() ? "the model is offloaded (weights move per block)" : "this build has no CUDA support";
         }
+        want_greedy_ = want_graph_ && cfg.device_greedy && cfg.sampling.temperature == 0.0f &&
+                       cfg.sampling.repetition_penalty == 1.0f;
+    }
+    ~DecodeSteps() {
+        if (graph_) graph_->drain();
     }
     // Cache for `tokens` tokens (padded when a graph will attend over its whole capacity).
     KVCache make_cache(int64_t batch, int64_t tokens) const {
@@ -64,21 +71,36 @@ public:
         if (want_graph_) {
             auto t0 = Clock::now();
             try {
-                graph_ = std::make_unique<CudaGraphDecoder>(model_, cache);
+                graph_ = std::make_unique<CudaGraphDecoder>(model_, cache, want_greedy_);
             } catch (const Error& e) {
                 fallback_ = e.what();
             }
             stats.graph_setup_seconds = seconds_since(t0);
         }
         stats.cuda_graph = graph_ != nullptr;
+        stats.device_greedy = device_greedy();
         stats.graph_fallback = fallback_;
     }
+    bool device_greedy() const { return graph_ && want_greedy_; }
+    // Host sampling: the logits of one step on `ids`.
     at::Tensor step(const at::Tensor& ids) { return graph_ ? graph_->step(ids) : model_.forward(ids, cache_, true); }
+    // Device greedy: the tokens of the next step, whose input is `first_ids` on the first call and the
+    // previous step's tokens after that. Keeps one more step queued behind it while the budget allows.
+    std::vector<int32_t> greedy_step(const std::vector<int32_t>& first_ids) {
+        constexpr int64_t kAhead = 2;
+        while (queued_ < std::min(budget_, read_ + kAhead)) {
+            graph_->queue_greedy_step(queued_ == 0 ? first_ids : std::vector<int32_t>{});
+            ++queued_;
+        }
+        return graph_->greedy_tokens(read_++);
+    }
 
 private:
     LlamaModel& model_;
     KVCache* cache_ = nullptr;
-    bool want_graph_ = false;
+    bool want_graph_ = false, want_greedy_ = false;
+    int64_t budget_ = 0;             // decode steps the generation may run (the first token comes from the prefill)
+    int64_t queued_ = 0, read_ = 0;  // device greedy: steps queued, steps whose tokens were read
     std::string fallback_;
     std::unique_ptr<CudaGraphDecoder> graph_;
 };
@@ -116,11 +138,12 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
     decoder.prepare(cache, *stats);
     auto t1 = Clock::now();
     int64_t decode_steps = 0;
+    std::vector<int32_t> device_ids;  // device greedy: the tokens of the last step
     for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
         progress.check_cancel();
         std::vector<std::vector<int32_t>> next(B, std::vector<int32_t>(1));
         for (int64_t b = 0; b < B; ++b) {
-            int32_t id = samplers[b].sample(rows[b], history[b]);
+            int32_t id = step > 0 && decoder.device_greedy() ? device_ids[b] : samplers[b].sample(rows[b], history[b]);
             next[b][0] = id;
             if (done[b]) continue;
             if (std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) != cfg.eos_ids.end()) {
@@ -132,7 +155,13 @@ std::vector<std::vector<int32_t>> generate_ids(LlamaModel& model, const std::vec
         }
         progress.report("generating", step + 1, cfg.max_new_tokens);
         if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }) || step + 1 == cfg.max_new_tokens) break;
-        rows = rows_of(decoder.step(ids_tensor(next)));
+        if (decoder.device_greedy()) {
+            std::vector<int32_t> first(B);
+            for (int64_t b = 0; b < B; ++b) first[b] = next[b][0];
+            device_ids = decoder.greedy_step(first);
+        } else {
+            rows = rows_of(decoder.step(ids_tensor(next)));
+        }
         ++decode_steps;
     }
     stats->decode_seconds = seconds_since(t1);
@@ -183,12 +212,13 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
     res.stats.prefill_seconds = seconds_since(t0);
     decoder.prepare(cache, res.stats);
     auto t1 = Clock::now();
+    int32_t device_id = 0;  // device greedy: the token of the last step
     for (int64_t step = 0; step < cfg.max_new_tokens; ++step) {
         if (progress.cancelled()) {
             res.stop_reason = "cancelled";
             break;
         }
-        int32_t id = sampler.sample(row, history);
+        int32_t id = step > 0 && decoder.device_greedy() ? device_id : sampler.sample(row, history);
         if (std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) != cfg.eos_ids.end()) {
             res.stop_reason = "eos";
             break;
@@ -214,7 +244,8 @@ GenerationResult generate(LlamaModel& model, const Tokenizer& tok, const std::ve
             break;
         }
         if (step + 1 == cfg.max_new_tokens) break;
-        row = rows_of(decoder.step(ids_tensor({{id}})))[0];
+        if (decoder.device_greedy()) device_id = decoder.greedy_step({id})[0];
+        else row = rows_of(decoder.step(ids_tensor({{id}})))[0];
         ++res.stats.decode_steps;
     }
     if (res.stop_reason != "stop_string") {

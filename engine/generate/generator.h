@@ -22,6 +22,10 @@ struct GenerationConfig {
     // Replay decode steps from a captured CUDA graph (CudaGraphDecoder) when the model runs on CUDA without
     // offload; elsewhere, or when capture fails, the eager path runs (GenerationStats says which and why).
     bool cuda_graph = true;
+    // With the graph and greedy sampling (temperature 0, no repetition penalty): pick each token on the device
+    // and queue the next step before the host has read this one's token. Same tokens as the host sampler; off
+    // reads the logits back every step (for comparison).
+    bool device_greedy = true;
 };
 
 struct GenerationStats {
@@ -34,6 +38,7 @@ struct GenerationStats {
     bool cuda_graph = false;          // decode steps were replayed from a CUDA graph
     double graph_setup_seconds = 0;   // warm-up + capture (after the prefill, outside both timings)
     std::string graph_fallback;       // why a requested CUDA graph was not used (empty when used or not asked)
+    bool device_greedy = false;       // tokens were picked on the device, steps queued ahead (GenerationConfig)
     double prefill_tokens_per_s() const { return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0; }
     double decode_tokens_per_s() const { return decode_seconds > 0 ? batch * decode_steps / decode_seconds : 0; }
 };

@@ -76,9 +76,15 @@ at::Tensor fused_add_rms_norm(at::Tensor& residual, const at::Tensor& delta, con
     return out;
 }
 
-at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
-                               const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
-                               at::Tensor& v_cache, const DecodeKernelOptions& opt) {
+namespace {
+
+// The shapes fused_rope_kv_write and fused_rope_attention take; returns {B, q heads, row strides of q, k, v}.
+struct RopeShapes {
+    int64_t batch, q_heads, kv_heads, head_dim, capacity, q_stride, k_stride, v_stride;
+};
+RopeShapes rope_shapes(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
+                       const at::Tensor& sin_table, const at::Tensor& position, const at::Tensor& k_cache,
+                       const at::Tensor& v_cache) {
     if (!k_cache.is_contiguous() || !v_cache.is_contiguous() || k_cache.dim() != 4 || v_cache.sizes() != k_cache.sizes())
         throw Error("decode", "KV caches must be contiguous [batch, kv_heads, capacity, head_dim]");
     const int64_t B = k_cache.size(0), nkv = k_cache.size(1), cap = k_cache.size(2), hd = k_cache.size(3);
@@ -91,14 +97,41 @@ at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const a
         throw Error("decode", "rotary tables must be contiguous [capacity, head_dim]");
     if (position.scalar_type() != at::kLong || position.numel() != 1 || position.device() != k_cache.device())
         throw Error("decode", "position must be one int64 on the cache's device");
-    const int64_t nh = q.size(-1) / hd;
+    return {B, q.size(-1) / hd, nkv, hd, cap, qs, ks, vs};
+}
+
+}  // namespace
+
+at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
+                               const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
+                               at::Tensor& v_cache, const DecodeKernelOptions& opt) {
+    const RopeShapes r = rope_shapes(q, k, v, cos_table, sin_table, position, k_cache, v_cache);
     const c10::cuda::CUDAGuard guard(k_cache.device());
-    at::Tensor q_out = at::empty({B, nh, hd}, q.options());
-    check(awq_rope_kv_write(kernel_dtype(q), q.data_ptr(), (int)qs, k.data_ptr(), (int)ks, v.data_ptr(), (int)vs,
-                            cos_table.data_ptr(), sin_table.data_ptr(), position.data_ptr<int64_t>(), q_out.data_ptr(),
-                            k_cache.data_ptr(), v_cache.data_ptr(), (int)B, (int)nh, (int)nkv, (int)hd, (int)cap,
-                            opt.pdl, stream_of(k_cache)));
+    at::Tensor q_out = at::empty({r.batch, r.q_heads, r.head_dim}, q.options());
+    check(awq_rope_kv_write(kernel_dtype(q), q.data_ptr(), (int)r.q_stride, k.data_ptr(), (int)r.k_stride, v.data_ptr(),
+                            (int)r.v_stride, cos_table.data_ptr(), sin_table.data_ptr(), position.data_ptr<int64_t>(),
+                            q_out.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), (int)r.batch, (int)r.q_heads,
+                            (int)r.kv_heads, (int)r.head_dim, (int)r.capacity, opt.pdl, stream_of(k_cache)));
     return q_out;
+}
+
+at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
+                                const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
+                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt) {
+    const RopeShapes r = rope_shapes(q, k, v, cos_table, sin_table, position, k_cache, v_cache);
+    const c10::cuda::CUDAGuard guard(k_cache.device());
+    at::Tensor out = at::empty({r.batch, 1, r.q_heads * r.head_dim}, q.options());
+    const size_t nscratch =
+        awq_decode_attention_scratch_floats((int)r.batch, (int)r.q_heads, (int)r.head_dim, (int)r.capacity);
+    at::Tensor scratch;
+    if (nscratch) scratch = at::empty({(int64_t)nscratch}, q.options().dtype(at::kFloat));
+    check(awq_decode_rope_attention(kernel_dtype(q), q.data_ptr(), (int)r.q_stride, k.data_ptr(), (int)r.k_stride,
+                                    v.data_ptr(), (int)r.v_stride, cos_table.data_ptr(), sin_table.data_ptr(),
+                                    position.data_ptr<int64_t>(), k_cache.data_ptr(), v_cache.data_ptr(), out.data_ptr(),
+                                    nscratch ? scratch.data_ptr<float>() : nullptr, (int)r.batch, (int)r.q_heads,
+                                    (int)r.kv_heads, (int)r.head_dim, (int)r.capacity, (float)scale, opt.pdl,
+                                    stream_of(k_cache)));
+    return out;
 }
 
 at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
@@ -140,6 +173,11 @@ at::Tensor fused_rope_kv_write(const at::Tensor&, const at::Tensor&, const at::T
 }
 at::Tensor fused_decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
                                   const DecodeKernelOptions&) {
+    throw Error("decode", "this build has no CUDA kernels");
+}
+at::Tensor fused_rope_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, double,
+                                const DecodeKernelOptions&) {
     throw Error("decode", "this build has no CUDA kernels");
 }
 at::Tensor fused_silu_mul(const at::Tensor&, const at::Tensor&, const DecodeKernelOptions&) {

@@ -17,6 +17,9 @@ struct DecodeKernelOptions {
     // With merged gate/up: let the down projection take [gate | up] and fuse the SiLU into its input load where
     // its kernel can (Linear::forward_silu_gated: 4-bit fast layout, one token); off runs the SiLU kernel.
     bool silu_into_down = true;
+    // Rotary embedding and the K/V cache write done inside the attention kernel (fused_rope_attention), one
+    // launch per layer less; off runs the rotary kernel, then the attention kernel.
+    bool rope_into_attention = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA
@@ -37,6 +40,12 @@ at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const a
 // Attention of q [B, q_heads, hd] over cache slots 0 .. position; returns [B, 1, q_heads * hd].
 at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
                                   const at::Tensor& position, double scale, const DecodeKernelOptions& opt);
+
+// fused_rope_kv_write then fused_decode_attention in one kernel, bit-identical to the two: takes q, k, v as
+// fused_rope_kv_write does, writes the caches likewise, returns the attention output [B, 1, q_heads * hd].
+at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
+                                const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
+                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt);
 
 // silu(gate) * up for gate/up [.., I] (row-contiguous views allowed).
 at::Tensor fused_silu_mul(const at::Tensor& gate, const at::Tensor& up, const DecodeKernelOptions& opt);

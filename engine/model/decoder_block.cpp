@@ -111,9 +111,14 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
     const DecodeKernelOptions& opt = in.kernels;
     const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
     const auto [q, k, v] = project_qkv(x);  // the rotary kernel takes the merged output's row strides
-    const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
-    const at::Tensor attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position,
-                                                   1.0 / std::sqrt((double)cfg_->head_dim), opt);
+    const double scale = 1.0 / std::sqrt((double)cfg_->head_dim);
+    at::Tensor attn;
+    if (opt.rope_into_attention) {
+        attn = fused_rope_attention(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, scale, opt);
+    } else {
+        const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
+        attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position, scale, opt);
+    }
     const at::Tensor o = linear(LinearSlot::O).forward(attn);
     const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
     if (gate_up_ && opt.silu_into_down) {  // one merged [gate | up] output: the down projection may take it whole

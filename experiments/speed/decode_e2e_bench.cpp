@@ -1,9 +1,10 @@
 // End-to-end decode speed of a model with real shapes and random weights (made on the GPU; speed does not
 // depend on the values): fp16 dense and 4-bit (each packed layout), eager and CUDA-graph decode, beside the
-// bandwidth bound of each. Greedy generation through generate_ids (host sampling included, as users get it).
+// bandwidth bound of each. Greedy generation through generate_ids, as users get it (host sampling or, in mode
+// "graph", tokens picked on the device).
 //
 //   decode_e2e_bench [--shape llama2-7b] [--device cuda] [--batches 1,8] [--prompt-len 128] [--new-tokens 128]
-//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph-merged,graph]
+//                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph-merged,graph-silu,graph-host,graph]
 //                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE]
 //
 // Bound: bytes one decode step must read (every block weight as stored, lm_head, final norm, the batch's
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "core/error.h"
 #include "core/model_config.h"
 #include "generate/generator.h"
 #include "quant/awq_linear.h"
@@ -85,7 +87,7 @@ struct Args {
     std::string shape = "llama2-7b", device = "cuda", machine = "unknown", json_path, md_path;
     std::vector<int64_t> batches = {1, 8};
     int64_t prompt_len = 128, new_tokens = 128, reps = 5, group = 128;
-    std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph"};
+    std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph-merged", "graph-silu", "graph-host", "graph"};
 };
 
 // Bytes one decode step reads at batch B (see the header comment).
@@ -109,23 +111,34 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
         for (int64_t i = 0; i < a.prompt_len; ++i) prompts[b][i] = (int32_t)((i * 7919 + b * 104729 + 13) % V);
     GenerationConfig g;
     g.max_new_tokens = a.new_tokens;
-    // Graph modes replay: "graph-aten" the unfused reference step, "graph-fused" the fused decode kernels
-    // (decode_kernels.h), "graph-merged" those plus merged q/k/v and gate/up and programmatic dependent launch,
-    // "graph" that plus the SiLU fused into the down projection where the kernel can. Merging cannot be undone,
-    // so the merged modes come last (any mode after them runs merged).
+    // Graph modes replay, each adding one thing to the one before: "graph-aten" the unfused reference step,
+    // "graph-fused" the fused decode kernels (decode_kernels.h), "graph-merged" merged q/k/v and gate/up and
+    // programmatic dependent launch, "graph-silu" the SiLU fused into the down projection where the kernel can,
+    // "graph-host" the rotary + KV write folded into attention, "graph" greedy tokens picked on the device with
+    // the next step queued ahead (every other mode copies the logits to the host and samples there each step).
+    // Merging cannot be undone, so the merged modes come last (any mode after them runs merged).
+    static const std::vector<std::string> order = {"eager", "graph-aten", "graph-fused", "graph-merged",
+                                                   "graph-silu", "graph-host", "graph"};
+    const auto rank = std::find(order.begin(), order.end(), mode) - order.begin();
+    if (rank == (long)order.size()) throw Error("--modes", "unknown mode " + mode);
+    auto from = [&](const char* m) { return rank >= std::find(order.begin(), order.end(), m) - order.begin(); };
     g.cuda_graph = mode != "eager";
-    const bool merged = mode == "graph" || mode == "graph-merged";
+    g.device_greedy = from("graph");
+    const bool merged = from("graph-merged");
     if (merged) model.merge_projections();
     DecodeKernelOptions kopt;
     kopt.pdl = merged;
-    kopt.silu_into_down = mode == "graph";
+    kopt.silu_into_down = from("graph-silu");
+    kopt.rope_into_attention = from("graph-host");
     model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
-                            : (model.fused_decode_problem().empty()
-                                   ? std::string("fused") + (merged ? " merged pdl" : "") +
-                                         (mode == "graph" ? " silu-in-down" : "")
-                                   : "aten: " + model.fused_decode_problem());
+                        : (model.fused_decode_problem().empty()
+                               ? std::string("fused") + (merged ? " merged pdl" : "") +
+                                     (kopt.silu_into_down ? " silu-in-down" : "") +
+                                     (kopt.rope_into_attention ? " rope-in-attention" : "") +
+                                     (g.device_greedy ? " device-greedy" : "")
+                               : "aten: " + model.fused_decode_problem());
     {
         GenerationConfig w = g;
         w.max_new_tokens = 8;
@@ -145,7 +158,7 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     const double bound = (double)B * copy_bw / bytes;  // tokens/s if every step ran at copy bandwidth
     json j = {{"variant", variant}, {"mode", mode}, {"batch", B}, {"prompt_len", a.prompt_len},
               {"new_tokens", a.new_tokens}, {"decode_tok_s", median(decode)}, {"decode_runs", decode},
-              {"prefill_tok_s", median(prefill)}, {"graph_used", last.cuda_graph},
+              {"prefill_tok_s", median(prefill)}, {"graph_used", last.cuda_graph}, {"device_greedy", last.device_greedy},
               {"graph_setup_s", median(setup)}, {"graph_fallback", last.graph_fallback}, {"decode_path", decode_path},
               {"bytes_per_step", bytes}, {"bound_tok_s", bound}, {"fraction_of_bound", median(decode) / bound},
               {"weight_bytes", (double)model.weight_bytes()}};
@@ -176,7 +189,8 @@ std::string markdown(const json& out) {
        << out["machine"].get<std::string>() << ")\n\n"
        << "Greedy decode tokens/s (median of " << out["reps"].get<int64_t>() << " runs; prompt "
        << out["prompt_len"].get<int64_t>() << " tokens, " << out["new_tokens"].get<int64_t>()
-       << " new tokens, host sampling included). 4-bit: group " << out["group"].get<int64_t>()
+       << " new tokens; every mode but \"graph\" copies the logits to the host and samples there each step, "
+          "\"graph\" picks the tokens on the device and queues the next step ahead). 4-bit: group " << out["group"].get<int64_t>()
        << ", zero points, random packed weights distinct per layer; embeddings and lm_head fp16. Bound = batch x copy "
           "bandwidth / bytes read per step (weights as stored + lm_head + embedding rows + K/V at the average "
           "context); copy bandwidth measured in the same run: "

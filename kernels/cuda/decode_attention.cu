@@ -1,4 +1,5 @@
-// Attention of one new token per sequence over its KV cache (decode_ops.h: awq_decode_attention).
+// Attention of one new token per sequence over its KV cache (decode_ops.h: awq_decode_attention), and the
+// same with the new token's rotary embedding and K/V cache write folded in (awq_decode_rope_attention).
 //
 // Layout: q [batch][q_heads][head_dim]; caches [batch][kv_heads][capacity][head_dim]; out [batch][q_heads *
 // head_dim] (what the o_proj reads). Grid (split, q head, sequence); a split is kSplit = 256 cache slots, one
@@ -11,7 +12,17 @@
 // merges the splits. Splits that start past the position exit at once, so the grid can be sized by the
 // capacity (fixed for a CUDA graph) while the work follows the valid length.
 // Bytes: K and V of the valid slots once per q head (query heads that share a kv head re-read it from L2).
+//
+// Rotary folded in (kRope): q, k and v are the projection's raw rows (column ranges of the merged QKV output).
+// Every warp rotates its head's q itself (the rotation pairs element i with i + head_dim/2, which sits in lane
+// ^ 16: one shuffle). The new token's slot is not read from the cache: the warp whose slots end at the position
+// rotates k itself, takes v from the projection, and uses both from registers. The block of the first q head
+// of each kv group, in the split holding the position, also stores them into the cache for later steps; the
+// other q heads of the group never read that slot in this step, so no block waits for another. Each value is
+// rounded to the dtype exactly where the separate rotary kernel stores it, so the result is bit-identical to
+// awq_rope_kv_write followed by awq_decode_attention, one launch (one kernel-to-kernel gap per layer) less.
 #include <cfloat>
+#include <string>
 
 #include "decode_common.cuh"
 
@@ -42,41 +53,101 @@ template <class T> struct Lane<T, 4> {
     }
 };
 
-template <class T, int HD>
-__global__ void __launch_bounds__(kWarps * 32)
-decode_attention_kernel(const T* q, const T* k_cache, const T* v_cache, const int64_t* position, T* out,
-                        float* scratch, int q_heads, int kv_heads, int capacity, float scale_log2) {
+template <class T> struct AttentionArgs {
+    const T* q;  // rope: raw q rows, row stride q_stride; else rotated q [batch][q_heads][HD]
+    int q_stride;
+    const T *k_new, *v_new;  // rope only: the new token's raw k and v rows (strides k_stride, v_stride)
+    int k_stride, v_stride;
+    const T *cos_table, *sin_table;  // rope only: [capacity][HD]
+    T *k_cache, *v_cache;            // written only by the rope variant, at the position
+    const int64_t* position;
+    T* out;
+    float* scratch;
+    int q_heads, kv_heads, capacity;
+    float scale_log2;
+};
+
+// This lane's E elements of rope(row) at table rows c, s, rounded as the rotary kernel stores them:
+// dtype(dtype(x * cos) + dtype(rotate_half(x) * sin)); x's rotation partner is in lane ^ 16.
+template <class T, int E>
+__device__ __forceinline__ void rope_lane(const T* row, const T* c, const T* s, int lane, float (&out)[E]) {
+    float x[E], cf[E], sf[E];
+    Lane<T, E>::load(row + lane * E, x);
+    Lane<T, E>::load(c + lane * E, cf);
+    Lane<T, E>::load(s + lane * E, sf);
+    const bool low = lane < 16;  // low half: x * cos - partner * sin; high half: x * cos + partner * sin
+#pragma unroll
+    for (int e = 0; e < E; ++e) {
+        const float partner = __shfl_xor_sync(0xffffffffu, x[e], 16);
+        out[e] = round_to<T>(round_to<T>(x[e] * cf[e]) + round_to<T>((low ? -partner : partner) * sf[e]));
+    }
+}
+
+template <class T, int E> __device__ __forceinline__ void store_lane(T* p, const float (&f)[E]) {
+#pragma unroll
+    for (int e = 0; e < E; ++e) p[e] = Elt<T>::from_float(f[e]);
+}
+
+template <class T, int HD, bool kRope>
+__global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs<T> a) {
     constexpr int E = HD / 32;
     pdl_wait();
     const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
-    const int nsplit = gridDim.x;
-    const int len = valid_length(*position, capacity);
+    const int nsplit = gridDim.x, q_heads = a.q_heads, capacity = a.capacity;
+    const int64_t position = *a.position;
+    const int len = valid_length(position, capacity);
     const int start = split * kSplit;
     if (start >= len) return;
     pdl_trigger();
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int g = h / (q_heads / kv_heads);
-    const size_t head_base = ((size_t)b * kv_heads + g) * capacity * HD;
-    const T* kp = k_cache + head_base + lane * E;
-    const T* vp = v_cache + head_base + lane * E;
+    const int group = q_heads / a.kv_heads, g = h / group;
+    const size_t head_base = ((size_t)b * a.kv_heads + g) * capacity * HD;
+    const T* kp = a.k_cache + head_base + lane * E;
+    const T* vp = a.v_cache + head_base + lane * E;
+    const int w0 = start + warp * kSlotsPerWarp;
+    const int w1 = min(w0 + kSlotsPerWarp, len);
 
     float qf[E];
-    Lane<T, E>::load(q + ((size_t)b * q_heads + h) * HD + lane * E, qf);
+    // The new token's slot (rope: taken from registers, never from the cache) and its k, v.
+    const int fresh = kRope && position >= 0 && position < capacity ? (int)position : -1;
+    float kn[E], vn[E];
 #pragma unroll
-    for (int e = 0; e < E; ++e) qf[e] *= scale_log2;  // scores in log2 units: softmax via exp2
+    for (int e = 0; e < E; ++e) kn[e] = vn[e] = 0.f;
+    if constexpr (kRope) {
+        const int row = (int)min(max(position, (int64_t)0), (int64_t)capacity - 1);
+        const T* c = a.cos_table + (size_t)row * HD;
+        const T* s = a.sin_table + (size_t)row * HD;
+        rope_lane<T, E>(a.q + (size_t)b * a.q_stride + (size_t)h * HD, c, s, lane, qf);
+        if (fresh >= w0 && fresh < w1) {  // this warp's slots end at the new token (warp-uniform)
+            rope_lane<T, E>(a.k_new + (size_t)b * a.k_stride + (size_t)g * HD, c, s, lane, kn);
+            Lane<T, E>::load(a.v_new + (size_t)b * a.v_stride + (size_t)g * HD + lane * E, vn);
+            if (h % group == 0) {
+                const size_t at = head_base + (size_t)fresh * HD + lane * E;
+                store_lane<T, E>(a.k_cache + at, kn);
+                store_lane<T, E>(a.v_cache + at, vn);
+            }
+        }
+    } else {
+        Lane<T, E>::load(a.q + ((size_t)b * q_heads + h) * HD + lane * E, qf);
+    }
+#pragma unroll
+    for (int e = 0; e < E; ++e) qf[e] *= a.scale_log2;  // scores in log2 units: softmax via exp2
 
     float m = -FLT_MAX, l = 0.f, acc[E];
 #pragma unroll
     for (int e = 0; e < E; ++e) acc[e] = 0.f;
-    const int w0 = start + warp * kSlotsPerWarp;
-    const int w1 = min(w0 + kSlotsPerWarp, len);
     for (int t0 = w0; t0 < w1; t0 += kUnroll) {
         float kf[kUnroll][E], vf[kUnroll][E], s[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             const int t = min(t0 + u, w1 - 1);  // clamped rows are loaded but weigh nothing
-            Lane<T, E>::load(kp + (size_t)t * HD, kf[u]);
-            Lane<T, E>::load(vp + (size_t)t * HD, vf[u]);
+            if (kRope && t == fresh) {
+#pragma unroll
+                for (int e = 0; e < E; ++e) kf[u][e] = kn[e], vf[u][e] = vn[e];
+            } else {
+                Lane<T, E>::load(kp + (size_t)t * HD, kf[u]);
+                Lane<T, E>::load(vp + (size_t)t * HD, vf[u]);
+            }
         }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
@@ -123,12 +194,12 @@ decode_attention_kernel(const T* q, const T* k_cache, const T* v_cache, const in
         L += sm_l[w] * wgt[w];
     }
     const bool direct = len <= kSplit;  // only this split holds valid slots
-    float* part = scratch + (((size_t)b * q_heads + h) * nsplit + split) * (HD + 2);
+    float* part = a.scratch + (((size_t)b * q_heads + h) * nsplit + split) * (HD + 2);
     for (int d = threadIdx.x; d < HD; d += kWarps * 32) {
         float o = 0.f;
 #pragma unroll
         for (int w = 0; w < kWarps; ++w) o += sm_acc[w][d] * wgt[w];
-        if (direct) out[((size_t)b * q_heads + h) * HD + d] = Elt<T>::from_float(o / L);
+        if (direct) a.out[((size_t)b * q_heads + h) * HD + d] = Elt<T>::from_float(o / L);
         else part[d] = o;
     }
     if (!direct && threadIdx.x == 0) {
@@ -162,30 +233,48 @@ __global__ void decode_attention_combine(const int64_t* position, const float* s
 
 int num_splits(int capacity) { return (capacity + kSplit - 1) / kSplit; }
 
-template <class T, int HD>
-int run(const void* q, const void* k_cache, const void* v_cache, const int64_t* position, void* out, float* scratch,
-        int batch, int q_heads, int kv_heads, int capacity, float scale, bool pdl, cudaStream_t stream) {
-    const int nsplit = num_splits(capacity);
-    cudaError_t e = launch(decode_attention_kernel<T, HD>, dim3(nsplit, q_heads, batch), dim3(kWarps * 32), pdl,
-                           stream, static_cast<const T*>(q), static_cast<const T*>(k_cache),
-                           static_cast<const T*>(v_cache), position, static_cast<T*>(out), scratch, q_heads,
-                           kv_heads, capacity, scale * kLog2e);
-    if (e != cudaSuccess) return fail_cuda("decode_attention", e);
+template <class T, int HD, bool kRope>
+int run(const AttentionArgs<T>& a, int batch, bool pdl, cudaStream_t stream) {
+    const int nsplit = num_splits(a.capacity);
+    cudaError_t e = launch(decode_attention_kernel<T, HD, kRope>, dim3(nsplit, a.q_heads, batch), dim3(kWarps * 32),
+                           pdl, stream, a);
+    if (e != cudaSuccess) return fail_cuda(kRope ? "decode_rope_attention" : "decode_attention", e);
     if (nsplit == 1) return 0;
-    e = launch(decode_attention_combine<T, HD>, dim3(q_heads, batch), dim3(HD), pdl, stream, position,
-               static_cast<const float*>(scratch), static_cast<T*>(out), q_heads, capacity, nsplit);
+    e = launch(decode_attention_combine<T, HD>, dim3(a.q_heads, batch), dim3(HD), pdl, stream, a.position,
+               static_cast<const float*>(a.scratch), a.out, a.q_heads, a.capacity, nsplit);
     return e == cudaSuccess ? 0 : fail_cuda("decode_attention_combine", e);
 }
 
+template <class T, bool kRope> int by_head_dim(const AttentionArgs<T>& a, int head_dim, int batch, bool pdl, cudaStream_t stream) {
+    return head_dim == 64 ? run<T, 64, kRope>(a, batch, pdl, stream) : run<T, 128, kRope>(a, batch, pdl, stream);
+}
+
+// The checks both entry points share; "" when the call may go ahead.
+std::string shape_problem(const char* what, int batch, int q_heads, int kv_heads, int head_dim, int capacity,
+                          const float* scratch) {
+    const std::string w = what;
+    if (head_dim != 64 && head_dim != 128)
+        return w + ": head_dim " + std::to_string(head_dim) + " is not supported (64 or 128)";
+    if (q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads != 0)
+        return w + ": query heads must be a positive multiple of the kv heads";
+    if (capacity <= 0 || batch < 0) return w + ": capacity must be positive";
+    if (num_splits(capacity) > 1 && !scratch)
+        return w + ": a capacity above 256 needs scratch (awq_decode_attention_scratch_floats)";
+    return "";
+}
+
+template <class T, bool kRope> int dispatch(const AttentionArgs<T>& a, int batch, int head_dim, bool pdl, cudaStream_t stream) {
+    return batch == 0 ? 0 : by_head_dim<T, kRope>(a, head_dim, batch, pdl, stream);
+}
+
 template <class T>
-int by_head_dim(const void* q, const void* k_cache, const void* v_cache, const int64_t* position, void* out,
-                float* scratch, int batch, int q_heads, int kv_heads, int head_dim, int capacity, float scale, bool pdl,
-                cudaStream_t stream) {
-    if (head_dim == 64)
-        return run<T, 64>(q, k_cache, v_cache, position, out, scratch, batch, q_heads, kv_heads, capacity, scale, pdl,
-                          stream);
-    return run<T, 128>(q, k_cache, v_cache, position, out, scratch, batch, q_heads, kv_heads, capacity, scale, pdl,
-                       stream);
+AttentionArgs<T> args(const void* q, int q_stride, const void* k, int k_stride, const void* v, int v_stride,
+                      const void* cos_table, const void* sin_table, void* k_cache, void* v_cache, const int64_t* position,
+                      void* out, float* scratch, int q_heads, int kv_heads, int capacity, float scale) {
+    return {static_cast<const T*>(q), q_stride, static_cast<const T*>(k), static_cast<const T*>(v), k_stride, v_stride,
+            static_cast<const T*>(cos_table), static_cast<const T*>(sin_table), static_cast<T*>(k_cache),
+            static_cast<T*>(v_cache), position, static_cast<T*>(out), scratch, q_heads, kv_heads, capacity,
+            scale * kLog2e};
 }
 
 }  // namespace
@@ -201,18 +290,48 @@ extern "C" int awq_decode_attention(awq_dtype dtype, const void* q, const void* 
                                     int kv_heads, int head_dim, int capacity, float scale, int pdl,
                                     cudaStream_t stream) {
     using namespace awq::cuda::decode;
-    if (head_dim != 64 && head_dim != 128)
-        return fail("decode_attention: head_dim " + std::to_string(head_dim) + " is not supported (64 or 128)");
-    if (q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads != 0)
-        return fail("decode_attention: query heads must be a positive multiple of the kv heads");
-    if (capacity <= 0 || batch < 0) return fail("decode_attention: capacity must be positive");
+    if (std::string p = shape_problem("decode_attention", batch, q_heads, kv_heads, head_dim, capacity, scratch); !p.empty())
+        return fail(p);
     if (!q || !k_cache || !v_cache || !position || !out) return fail("decode_attention: null pointer");
-    if (num_splits(capacity) > 1 && !scratch)
-        return fail("decode_attention: a capacity above 256 needs scratch (awq_decode_attention_scratch_floats)");
-    if (batch == 0) return 0;
-    return dtype == AWQ_DTYPE_F16 ? by_head_dim<half>(q, k_cache, v_cache, position, out, scratch, batch, q_heads,
-                                                      kv_heads, head_dim, capacity, scale, pdl, stream)
-                                  : by_head_dim<__nv_bfloat16>(q, k_cache, v_cache, position, out, scratch, batch,
-                                                               q_heads, kv_heads, head_dim, capacity, scale, pdl,
-                                                               stream);
+    // The plain kernel never writes the caches; the const is cast away only to share the argument block.
+    void* kc = const_cast<void*>(k_cache);
+    void* vc = const_cast<void*>(v_cache);
+    if (dtype == AWQ_DTYPE_F16)
+        return dispatch<half, false>(args<half>(q, q_heads * head_dim, nullptr, 0, nullptr, 0, nullptr, nullptr, kc, vc,
+                                                position, out, scratch, q_heads, kv_heads, capacity, scale),
+                                     batch, head_dim, pdl, stream);
+    return dispatch<__nv_bfloat16, false>(args<__nv_bfloat16>(q, q_heads * head_dim, nullptr, 0, nullptr, 0, nullptr,
+                                                              nullptr, kc, vc, position, out, scratch, q_heads,
+                                                              kv_heads, capacity, scale),
+                                          batch, head_dim, pdl, stream);
+}
+
+extern "C" int awq_decode_rope_attention(awq_dtype dtype, const void* q, int q_stride, const void* k, int k_stride,
+                                         const void* v, int v_stride, const void* cos_table, const void* sin_table,
+                                         const int64_t* position, void* k_cache, void* v_cache, void* out,
+                                         float* scratch, int batch, int q_heads, int kv_heads, int head_dim,
+                                         int capacity, float scale, int pdl, cudaStream_t stream) {
+    using namespace awq::cuda::decode;
+    if (std::string p = shape_problem("decode_rope_attention", batch, q_heads, kv_heads, head_dim, capacity, scratch);
+        !p.empty())
+        return fail(p);
+    if (q_stride < q_heads * head_dim || k_stride < kv_heads * head_dim || v_stride < kv_heads * head_dim)
+        return fail("decode_rope_attention: a row stride is shorter than its heads");
+    // A lane loads head_dim / 32 consecutive elements at once (4 or 8 bytes).
+    const size_t lane_bytes = (size_t)head_dim / 32 * 2;
+    for (const void* p : {q, k, v, cos_table, sin_table, (const void*)k_cache, (const void*)v_cache, (const void*)out})
+        if (!p) return fail("decode_rope_attention: null pointer");
+    for (const void* p : {q, k, v})
+        if (reinterpret_cast<uintptr_t>(p) % lane_bytes) return fail("decode_rope_attention: q/k/v not aligned to a lane's elements");
+    if (((size_t)q_stride * 2) % lane_bytes || ((size_t)k_stride * 2) % lane_bytes || ((size_t)v_stride * 2) % lane_bytes)
+        return fail("decode_rope_attention: row strides not multiples of head_dim / 32 elements");
+    if (!position) return fail("decode_rope_attention: null pointer");
+    if (dtype == AWQ_DTYPE_F16)
+        return dispatch<half, true>(args<half>(q, q_stride, k, k_stride, v, v_stride, cos_table, sin_table, k_cache,
+                                               v_cache, position, out, scratch, q_heads, kv_heads, capacity, scale),
+                                    batch, head_dim, pdl, stream);
+    return dispatch<__nv_bfloat16, true>(args<__nv_bfloat16>(q, q_stride, k, k_stride, v, v_stride, cos_table,
+                                                             sin_table, k_cache, v_cache, position, out, scratch,
+                                                             q_heads, kv_heads, capacity, scale),
+                                         batch, head_dim, pdl, stream);
 }

@@ -6,6 +6,7 @@
 //   add + RMSNorm      h += delta; out = norm(h) * w            (residual add folded into the next norm)
 //   rotary + KV write  q' = rope(q); cache_k[pos] = rope(k); cache_v[pos] = v
 //   decode attention   softmax(q' K^T * scale) V over cache slots 0..pos (the valid length only)
+//                      (also with the rotary + KV write folded in: awq_decode_rope_attention)
 //   SiLU * up          out = silu(gate) * up
 // The position is read from device memory, so the launches are the same every step (CUDA-graph safe).
 //
@@ -56,6 +57,17 @@ size_t awq_decode_attention_scratch_floats(int batch, int q_heads, int head_dim,
 int awq_decode_attention(awq_dtype dtype, const void* q, const void* k_cache, const void* v_cache,
                          const int64_t* position, void* out, float* scratch, int batch, int q_heads, int kv_heads,
                          int head_dim, int capacity, float scale, int pdl, cudaStream_t stream);
+
+// awq_rope_kv_write followed by awq_decode_attention in one launch, bit-identical to the two: q, k, v are the
+// projection's rows as awq_rope_kv_write takes them (strides in elements, multiples of head_dim / 32, rows
+// aligned likewise); the new token's rotated k and its v are written into slot `position` of the caches and
+// used from registers (the slot is not read before it is written). A position outside [0, capacity) writes
+// nothing. Scratch as awq_decode_attention. Bytes moved: awq_decode_attention's plus q, k, v and the tables'
+// row read, the two cache rows written.
+int awq_decode_rope_attention(awq_dtype dtype, const void* q, int q_stride, const void* k, int k_stride, const void* v,
+                              int v_stride, const void* cos_table, const void* sin_table, const int64_t* position,
+                              void* k_cache, void* v_cache, void* out, float* scratch, int batch, int q_heads,
+                              int kv_heads, int head_dim, int capacity, float scale, int pdl, cudaStream_t stream);
 
 // out[r][c] = dtype(dtype(silu(gate[r][c])) * up[r][c]) (silu in fp32, as at::silu then a dtype multiply).
 // gate/up rows have strides gate_stride/up_stride (elements); out is [rows][cols] dense. cols multiple of 8,

@@ -31,6 +31,10 @@ namespace awq::cuda {
 
 constexpr int kDecodeMaxSmem = 200 * 1024;
 
+#ifndef AWQ_DECODE_CHAINS
+#define AWQ_DECODE_CHAINS 2
+#endif
+
 // Shared memory of one warp: its x slice (tokens_valid rows of units_per_warp * 256 bytes), a 128-byte zero
 // block, and the sums of x per flush range (units_per_warp * gm ranges x 8 * nt tokens, fp32); then, after
 // all warps, the cross-warp reduce scratch.
@@ -79,6 +83,9 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     using E = Elt<T>;
     constexpr bool kHalf = std::is_same_v<T, half>;
     constexpr int kSPG = 8 / GM;   // k16 steps per group (per flush)
+    // Independent mma accumulation chains per group (k16 steps alternate between them, summed at the flush):
+    // one chain is kSPG dependent HMMAs in a row, which a warp waits out when few warps share a scheduler.
+    constexpr int kChains = AWQ_DECODE_CHAINS < kSPG ? AWQ_DECODE_CHAINS : kSPG;
     constexpr int kPPR = 2 * kSPG;  // 16-byte x pieces per flush range (16, 8 or 4: divides 32)
     extern __shared__ __align__(128) uint8_t smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -230,7 +237,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             if (unit >= nunits) break;
             const uint8_t* xu = xbase + unit * xunit;
             const float* xsr = xsum_lane + unit * GM * 8 * NT;
-            float part[TPW][NT][4];
+            float part[kChains][TPW][NT][4];
             uint32_t bx[4];
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
@@ -253,11 +260,11 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                     magic_unpack<T>(piece_word(ring[slot][t][h], q), magic, a);
 #pragma unroll
                     for (int nt = 0; nt < NT; ++nt) {
-                        if (s % kSPG == 0) {  // first step of a group: start the partial sums
+                        if (s % kSPG < kChains) {  // first step of a group in this chain: start its sums
 #pragma unroll
-                            for (int e = 0; e < 4; ++e) part[t][nt][e] = 0.f;
+                            for (int e = 0; e < 4; ++e) part[s % kChains][t][nt][e] = 0.f;
                         }
-                        mma16816<T>(part[t][nt], a, b[nt][0], b[nt][1]);
+                        mma16816<T>(part[s % kChains][t][nt], a, b[nt][0], b[nt][1]);
                     }
                 }
                 if ((s + 1) % kSPG == 0) {  // last step of a group: zero point and scale, in fp32
@@ -269,10 +276,17 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                         for (int t = 0; t < TPW; ++t) {
                             const DecodeMeta m = decode_meta<T, kZeros>(
                                 sring[slot][t][gi], kZeros ? (zring[slot][t] >> (8 * gi)) & 0xFF : 0u, magic);
-                            acc[t][nt][0] = fmaf(m.f0, fmaf(-m.b0, xv.x, part[t][nt][0]), acc[t][nt][0]);
-                            acc[t][nt][1] = fmaf(m.f0, fmaf(-m.b0, xv.y, part[t][nt][1]), acc[t][nt][1]);
-                            acc[t][nt][2] = fmaf(m.f1, fmaf(-m.b1, xv.x, part[t][nt][2]), acc[t][nt][2]);
-                            acc[t][nt][3] = fmaf(m.f1, fmaf(-m.b1, xv.y, part[t][nt][3]), acc[t][nt][3]);
+                            float ps[4];
+#pragma unroll
+                            for (int e = 0; e < 4; ++e) {
+                                ps[e] = part[0][t][nt][e];
+#pragma unroll
+                                for (int c = 1; c < kChains; ++c) ps[e] += part[c][t][nt][e];
+                            }
+                            acc[t][nt][0] = fmaf(m.f0, fmaf(-m.b0, xv.x, ps[0]), acc[t][nt][0]);
+                            acc[t][nt][1] = fmaf(m.f0, fmaf(-m.b0, xv.y, ps[1]), acc[t][nt][1]);
+                            acc[t][nt][2] = fmaf(m.f1, fmaf(-m.b1, xv.x, ps[2]), acc[t][nt][2]);
+                            acc[t][nt][3] = fmaf(m.f1, fmaf(-m.b1, xv.y, ps[3]), acc[t][nt][3]);
                         }
                     }
                 }

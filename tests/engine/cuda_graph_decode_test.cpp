@@ -3,7 +3,9 @@
 // - CPU (runs in CI): the static-shape decode step the graph captures (device position, K/V written with
 //   index_copy_, attention over the whole capacity under a mask) gives the eager step's logits and cache, and
 //   asking for a graph on the CPU changes nothing.
-// - CUDA (skipped without a GPU): greedy tokens through generate_ids are identical with and without the graph
+// - CUDA (skipped without a GPU): greedy tokens picked on the device (steps queued ahead) are the host
+//   sampler's, EOS included, for generate_ids and generate; the queue of unread steps is bounded.
+// - CUDA: greedy tokens through generate_ids are identical with and without the graph
 //   in fp32 (batch 1 and 3, GQA); in fp16/bf16 the graph's logits follow the eager ones step by step (teacher
 //   forced) within the dtype's rounding, with the same argmax wherever the eager top-2 gap exceeds that
 //   rounding; with the 4-bit kernels installed, the same for every packed layout.
@@ -18,13 +20,16 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/model_config.h"
 #include "generate/cuda_graph_decoder.h"
 #include "generate/generator.h"
 #include "model/llama_model.h"
 #include "quant/awq_linear.h"
 #include "quant/pseudo_quantize.h"
+#include "test_paths.h"
 #include "tiny_llama_test_support.h"
+#include "tokenizer/tokenizer.h"
 
 #if __has_include("quant/awq_cuda_kernels.h")
 #include "quant/awq_cuda_kernels.h"
@@ -110,6 +115,83 @@ TEST(CudaGraphDecode, GreedyTokensEqualEagerFp32) {
         EXPECT_EQ(sg.decode_steps, 39);
         EXPECT_EQ(graph, eager) << "batch " << batch;
     }
+}
+
+TEST(CudaGraphDecode, DeviceGreedyGivesTheHostSamplersTokens) {
+    SKIP_WITHOUT_CUDA();
+    auto model = tiny_model("cuda", "float16");
+    for (int64_t batch : {1, 3}) {
+        const std::string what = "batch " + std::to_string(batch);
+        GenerationConfig g;
+        g.max_new_tokens = 40;
+        GenerationStats sh, sd;
+        g.device_greedy = false;
+        const auto host = generate_ids(*model, prompts(batch, 9), g, &sh);
+        g.device_greedy = true;
+        const auto dev = generate_ids(*model, prompts(batch, 9), g, &sd);
+        EXPECT_TRUE(sh.cuda_graph && sd.cuda_graph) << what << ": " << sh.graph_fallback << sd.graph_fallback;
+        EXPECT_FALSE(sh.device_greedy) << what;
+        EXPECT_TRUE(sd.device_greedy) << what;
+        EXPECT_EQ(sd.decode_steps, 39) << what;
+        EXPECT_EQ(dev, host) << what;
+        // An EOS that row 0 produces part-way: the step queued past it must change nothing.
+        g.eos_ids = {host[0][12]};
+        g.device_greedy = false;
+        const auto host_eos = generate_ids(*model, prompts(batch, 9), g, &sh);
+        g.device_greedy = true;
+        const auto dev_eos = generate_ids(*model, prompts(batch, 9), g, &sd);
+        EXPECT_LE(host_eos[0].size(), 12u) << what;
+        EXPECT_EQ(dev_eos, host_eos) << what;
+        EXPECT_EQ(sd.decode_steps, sh.decode_steps) << what;
+    }
+    // Sampling with a temperature stays on the host.
+    GenerationConfig t;
+    t.max_new_tokens = 10;
+    t.sampling.temperature = 0.8f;
+    GenerationStats st;
+    generate_ids(*model, prompts(1, 9), t, &st);
+    EXPECT_TRUE(st.cuda_graph);
+    EXPECT_FALSE(st.device_greedy);
+    // Streamed text generation takes the same path.
+    const auto tok = Tokenizer::from_tokenizer_json((test::data_dir() / "tokenizer" / "bpe_gpt2.tokenizer.json").string());
+    GenerationConfig g;
+    g.max_new_tokens = 30;
+    g.device_greedy = false;
+    const GenerationResult rh = generate(*model, *tok, prompts(1, 9)[0], g);
+    g.device_greedy = true;
+    const GenerationResult rd = generate(*model, *tok, prompts(1, 9)[0], g);
+    EXPECT_TRUE(rd.stats.device_greedy);
+    EXPECT_EQ(rd.tokens, rh.tokens);
+    EXPECT_EQ(rd.text, rh.text);
+    EXPECT_EQ(rd.tokens.size(), 30u);
+}
+
+TEST(CudaGraphDecode, DeviceGreedyQueueIsReadInOrderAndBounded) {
+    SKIP_WITHOUT_CUDA();
+    c10::InferenceMode guard;
+    auto model = tiny_model("cuda", "float16");
+    const int64_t T = 9, cap = CudaGraphDecoder::padded_capacity(T + 8);
+    KVCache cache = model->make_cache(1, cap), ref = model->make_cache(1, cap);
+    const at::Tensor prompt = ids_tensor(prompts(1, T));
+    const at::Tensor logits = model->forward(prompt, &cache, true);
+    model->forward(prompt, &ref, true);
+    const int32_t first = (int32_t)logits.select(1, 0).argmax(-1).item<int64_t>();
+    CudaGraphDecoder greedy(*model, cache, /*device_greedy=*/true);
+    std::vector<int64_t> tickets = {greedy.queue_greedy_step({first})};
+    for (int i = 1; i < CudaGraphDecoder::kGreedyInFlight; ++i) tickets.push_back(greedy.queue_greedy_step());
+    EXPECT_THROW(greedy.queue_greedy_step(), Error);  // a fifth unread step
+    EXPECT_THROW(greedy.greedy_tokens(tickets[1]), Error);  // out of order
+    EXPECT_EQ(cache.length, T + CudaGraphDecoder::kGreedyInFlight);
+    // The chained steps give what host-driven steps of a plain graph give.
+    CudaGraphDecoder plain(*model, ref);
+    int32_t want = first;
+    for (int64_t t : tickets) {
+        want = (int32_t)plain.step(at::full({1, 1}, want, at::kLong)).select(1, 0).argmax(-1).item<int64_t>();
+        EXPECT_EQ(greedy.greedy_tokens(t), std::vector<int32_t>{want}) << "ticket " << t;
+    }
+    EXPECT_NO_THROW(greedy.queue_greedy_step());
+    greedy.drain();
+    EXPECT_THROW(plain.queue_greedy_step(), Error);  // not captured for it
 }
 
 // Teacher-forced: both paths get the eager path's greedy token each step; logits compared step by step.

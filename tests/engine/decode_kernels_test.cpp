@@ -165,6 +165,71 @@ TEST(FusedDecodeKernels, AttentionMatchesFloat64AndReadsOnlyValidSlots) {
     }
 }
 
+// NaN-aware bitwise equality (poisoned slots must stay NaN in both).
+bool same_bits(const at::Tensor& a, const at::Tensor& b) {
+    return at::equal(at::isnan(a), at::isnan(b)) && at::equal(at::nan_to_num(a, 0.0), at::nan_to_num(b, 0.0));
+}
+
+// The rotary embedding and K/V write folded into the attention kernel must give exactly the rotary kernel
+// followed by the attention kernel: same output bits, same cache bits, and the new slot never read from the
+// cache (it is NaN before the fused kernel runs). Grouped-query heads (4 per kv head, only one of them writes),
+// batch 2, q/k/v as column ranges of one merged output, one split and several.
+TEST(FusedDecodeKernels, RopeAttentionIsRopeThenAttentionBitForBit) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    at::manual_seed(5);
+    const int64_t B = 2, nh = 8, nkv = 2;
+    struct Case { int64_t cap, pos; };
+    const std::vector<Case> cases = {{200, 0}, {200, 17}, {200, 199}, {700, 255}, {700, 256}, {700, 531}, {1000, 999}};
+    for (at::ScalarType dt : {at::kHalf, at::kBFloat16})
+        for (int64_t hd : {64, 128}) {
+            const int64_t cap_max = 1000;
+            const ModelConfig cfg = ModelConfig::from_json(
+                {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 64},
+                 {"hidden_size", nh * hd}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                 {"num_attention_heads", nh}, {"num_key_value_heads", nkv}, {"max_position_embeddings", cap_max},
+                 {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}},
+                "rope attention test");
+            for (const Case& c : cases) {
+                const std::string what = std::string(c10::toString(dt)) + " hd " + std::to_string(hd) + " cap " +
+                                         std::to_string(c.cap) + " pos " + std::to_string(c.pos);
+                const auto [cos, sin] = Rope(cfg, at::Device(at::kCUDA)).tables(0, c.cap, dt);
+                const at::Tensor qkv = at::randn({B, 1, (nh + 2 * nkv) * hd}).to(cuda(dt));
+                const at::Tensor q = qkv.narrow(-1, 0, nh * hd), k = qkv.narrow(-1, nh * hd, nkv * hd),
+                                 v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd);
+                at::Tensor kc = (2 * at::randn({B, nkv, c.cap, hd})).to(cuda(dt)), vc = at::randn({B, nkv, c.cap, hd}).to(cuda(dt));
+                kc.narrow(2, c.pos, c.cap - c.pos).fill_(NAN);  // the new slot and everything after it
+                vc.narrow(2, c.pos, c.cap - c.pos).fill_(NAN);
+                at::Tensor kc_sep = kc.clone(), vc_sep = vc.clone();
+                const at::Tensor position = at::full({1}, c.pos, cuda(at::kLong));
+                const double scale = 1.0 / std::sqrt((double)hd);
+                const at::Tensor q_rot = fused_rope_kv_write(q, k, v, cos, sin, position, kc_sep, vc_sep, {});
+                const at::Tensor want = fused_decode_attention(q_rot, kc_sep, vc_sep, position, scale, {});
+                const at::Tensor got = fused_rope_attention(q, k, v, cos, sin, position, kc, vc, scale, {});
+                ASSERT_EQ(got.sizes(), want.sizes()) << what;
+                EXPECT_TRUE(at::isfinite(got).all().item<bool>()) << what;
+                EXPECT_TRUE(at::equal(got, want)) << what << ": max diff "
+                                                  << (got.to(at::kFloat) - want.to(at::kFloat)).abs().max().item<double>();
+                EXPECT_TRUE(same_bits(kc, kc_sep)) << what << ": K cache";
+                EXPECT_TRUE(same_bits(vc, vc_sep)) << what << ": V cache";
+                // And against float64 attention over the caches the separate kernels wrote.
+                const at::Tensor ref = attention_float64(q_rot, kc_sep, vc_sep, c.pos, scale);
+                const double err = (got.flatten(1).to(at::kDouble).cpu() - ref.cpu()).abs().max().item<double>();
+                EXPECT_LE(err, unit_roundoff(dt) * ref.abs().max().item<double>() + 1e-4) << what;
+            }
+        }
+    // A position outside the cache writes nothing.
+    const auto [cos, sin] = Rope(tiny_config(), at::Device(at::kCUDA)).tables(0, 64, at::kHalf);
+    const int64_t hd = tiny_config().head_dim, th = tiny_config().num_attention_heads, tkv = tiny_config().num_key_value_heads;
+    at::Tensor kc = at::full({1, tkv, 64, hd}, NAN, cuda(at::kHalf)), vc = kc.clone();
+    const at::Tensor qkv = at::randn({1, 1, (th + 2 * tkv) * hd}).to(cuda(at::kHalf));
+    fused_rope_attention(qkv.narrow(-1, 0, th * hd), qkv.narrow(-1, th * hd, tkv * hd),
+                         qkv.narrow(-1, (th + tkv) * hd, tkv * hd), cos, sin, at::full({1}, 64, cuda(at::kLong)), kc, vc,
+                         0.1, {});
+    EXPECT_EQ(at::isnan(kc).sum().item<int64_t>(), kc.numel());
+    EXPECT_EQ(at::isnan(vc).sum().item<int64_t>(), vc.numel());
+}
+
 TEST(FusedDecodeKernels, SiluMulOnGateUpColumnRanges) {
     SKIP_WITHOUT_FUSED_KERNELS();
     c10::InferenceMode guard;
@@ -262,6 +327,35 @@ TEST(FusedDecode, MergedProjectionsWithProgrammaticLaunchFollowTheReferencePath)
     }
 }
 
+// Teacher-forced static decode steps of `model` with kernel options `one` and `two` on two caches: the logits of
+// every step and the caches at the end must be bit-identical.
+void expect_same_bits_with(LlamaModel& model, const DecodeKernelOptions& one, const DecodeKernelOptions& two,
+                           int64_t T, int64_t steps, const std::string& what) {
+    const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
+    KVCache a = model.make_cache(1, cap), b = model.make_cache(1, cap);
+    const at::Tensor prompt = ids_tensor(prompts(1, T));
+    at::Tensor la = model.forward(prompt, &a, true);
+    model.forward(prompt, &b, true);
+    const auto [cos, sin] = model.rope_tables(cap);
+    for (int64_t s = 0; s < steps; ++s) {
+        const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model.device());
+        const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
+        model.set_fused_decode(true, one);
+        la = model.decode_step_static(next, pos, a, cos, sin);
+        model.set_fused_decode(true, two);
+        const at::Tensor lb = model.decode_step_static(next, pos, b, cos, sin);
+        a.length += 1;
+        b.length += 1;
+        EXPECT_TRUE(at::isfinite(la).all().item<bool>()) << what << " step " << s;
+        EXPECT_TRUE(at::equal(la, lb)) << what << " step " << s << ": max diff "
+                                       << (la.to(at::kFloat) - lb.to(at::kFloat)).abs().max().item<double>();
+    }
+    for (int64_t i = 0; i < model.num_blocks(); ++i) {
+        EXPECT_TRUE(at::equal(a.k[i].narrow(2, 0, a.length), b.k[i].narrow(2, 0, b.length))) << what << " K " << i;
+        EXPECT_TRUE(at::equal(a.v[i].narrow(2, 0, a.length), b.v[i].narrow(2, 0, b.length))) << what << " V " << i;
+    }
+}
+
 // The SiLU fused into the down projection's input load (4-bit fast layout, one token) must compute exactly what
 // the SiLU kernel followed by the same matmul computes: same rounding of silu(gate) * up, same kernel after it.
 TEST(FusedDecode, SiluFusedIntoDownProjectionIsBitExact) {
@@ -275,30 +369,28 @@ TEST(FusedDecode, SiluFusedIntoDownProjectionIsBitExact) {
     auto model = tiny_model("cuda", "float16");
     quantize_linears(*model, AwqLayout::Fast);
     ASSERT_EQ(model->merge_projections(), model->num_blocks());
-    const int64_t T = 40, steps = 6;
-    const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
-    KVCache a = model->make_cache(1, cap), b = model->make_cache(1, cap);
-    const at::Tensor prompt = ids_tensor(prompts(1, T));
-    at::Tensor la = model->forward(prompt, &a, true);
-    model->forward(prompt, &b, true);
-    const auto [cos, sin] = model->rope_tables(cap);
     DecodeKernelOptions fused, separate;
     fused.silu_into_down = true;
     separate.silu_into_down = false;
-    for (int64_t s = 0; s < steps; ++s) {
-        const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
-        const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
-        model->set_fused_decode(true, fused);
-        la = model->decode_step_static(next, pos, a, cos, sin);
-        model->set_fused_decode(true, separate);
-        const at::Tensor lb = model->decode_step_static(next, pos, b, cos, sin);
-        a.length += 1;
-        b.length += 1;
-        EXPECT_TRUE(at::isfinite(la).all().item<bool>()) << "step " << s;
-        EXPECT_TRUE(at::equal(la, lb)) << "step " << s << ": max diff "
-                                       << (la.to(at::kFloat) - lb.to(at::kFloat)).abs().max().item<double>();
-    }
+    expect_same_bits_with(*model, fused, separate, 40, 6, "silu in down");
 #endif
+}
+
+// The whole step with the rotary folded into attention against the step with the two kernels: bit-identical
+// logits and caches over steps that cross the attention's 256-slot split, dense fp16/bf16, merged and separate
+// projections (separate q/k/v rows have their own strides).
+TEST(FusedDecode, RopeFusedIntoAttentionIsBitExact) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    for (const char* dtype : {"float16", "bfloat16"})
+        for (bool merged : {false, true}) {
+            auto model = tiny_model("cuda", dtype);
+            if (merged) ASSERT_EQ(model->merge_projections(), model->num_blocks());
+            DecodeKernelOptions fused, separate;
+            fused.rope_into_attention = true;
+            separate.rope_into_attention = false;
+            expect_same_bits_with(*model, fused, separate, 250, 10, std::string(dtype) + (merged ? " merged" : " separate"));
+        }
 }
 
 }  // namespace
