@@ -67,19 +67,17 @@ template <class T> struct AttentionArgs {
     float scale_log2;
 };
 
-// This lane's E elements of rope(row) at table rows c, s, rounded as the rotary kernel stores them:
-// dtype(dtype(x * cos) + dtype(rotate_half(x) * sin)); x's rotation partner is in lane ^ 16.
+// rope(x) for one lane's E elements x of a row, c and s of the cos/sin table rows, rounded as the rotary kernel
+// stores it: dtype(dtype(x * cos) + dtype(rotate_half(x) * sin)); x's rotation partner is in lane ^ 16 (all 32
+// lanes must call this).
 template <class T, int E>
-__device__ __forceinline__ void rope_lane(const T* row, const T* c, const T* s, int lane, float (&out)[E]) {
-    float x[E], cf[E], sf[E];
-    Lane<T, E>::load(row + lane * E, x);
-    Lane<T, E>::load(c + lane * E, cf);
-    Lane<T, E>::load(s + lane * E, sf);
+__device__ __forceinline__ void rope_lane(const float (&x)[E], const float (&c)[E], const float (&s)[E], int lane,
+                                          float (&out)[E]) {
     const bool low = lane < 16;  // low half: x * cos - partner * sin; high half: x * cos + partner * sin
 #pragma unroll
     for (int e = 0; e < E; ++e) {
         const float partner = __shfl_xor_sync(0xffffffffu, x[e], 16);
-        out[e] = round_to<T>(round_to<T>(x[e] * cf[e]) + round_to<T>((low ? -partner : partner) * sf[e]));
+        out[e] = round_to<T>(round_to<T>(x[e] * c[e]) + round_to<T>((low ? -partner : partner) * s[e]));
     }
 }
 
@@ -107,31 +105,28 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     const int w0 = start + warp * kSlotsPerWarp;
     const int w1 = min(w0 + kSlotsPerWarp, len);
 
-    float qf[E];
-    // The new token's slot (rope: taken from registers, never from the cache) and its k, v.
+    // Rope: the new token's slot is taken from registers, never from the cache. The owner warp (its slots end
+    // at the position) rotates the new k; its cache rows are stored after the loop, so that no K/V load of the
+    // loop has to wait behind the store (the compiler cannot tell that they never alias).
     const int fresh = kRope && position >= 0 && position < capacity ? (int)position : -1;
-    float kn[E], vn[E];
+    const bool owner = kRope && fresh >= w0 && fresh < w1;  // warp-uniform
+    // Raw q (k) and the table rows are loaded here but used inside the loop, after its first K/V loads are
+    // issued, so those loads do not wait behind these.
+    float qx[E], kx[E], cf[E], sf[E], vn[E], kn[E], qf[E];
 #pragma unroll
-    for (int e = 0; e < E; ++e) kn[e] = vn[e] = 0.f;
+    for (int e = 0; e < E; ++e) kx[e] = vn[e] = kn[e] = 0.f;
     if constexpr (kRope) {
         const int row = (int)min(max(position, (int64_t)0), (int64_t)capacity - 1);
-        const T* c = a.cos_table + (size_t)row * HD;
-        const T* s = a.sin_table + (size_t)row * HD;
-        rope_lane<T, E>(a.q + (size_t)b * a.q_stride + (size_t)h * HD, c, s, lane, qf);
-        if (fresh >= w0 && fresh < w1) {  // this warp's slots end at the new token (warp-uniform)
-            rope_lane<T, E>(a.k_new + (size_t)b * a.k_stride + (size_t)g * HD, c, s, lane, kn);
+        Lane<T, E>::load(a.cos_table + (size_t)row * HD + lane * E, cf);
+        Lane<T, E>::load(a.sin_table + (size_t)row * HD + lane * E, sf);
+        Lane<T, E>::load(a.q + (size_t)b * a.q_stride + (size_t)h * HD + lane * E, qx);
+        if (owner) {
+            Lane<T, E>::load(a.k_new + (size_t)b * a.k_stride + (size_t)g * HD + lane * E, kx);
             Lane<T, E>::load(a.v_new + (size_t)b * a.v_stride + (size_t)g * HD + lane * E, vn);
-            if (h % group == 0) {
-                const size_t at = head_base + (size_t)fresh * HD + lane * E;
-                store_lane<T, E>(a.k_cache + at, kn);
-                store_lane<T, E>(a.v_cache + at, vn);
-            }
         }
     } else {
-        Lane<T, E>::load(a.q + ((size_t)b * q_heads + h) * HD + lane * E, qf);
+        Lane<T, E>::load(a.q + ((size_t)b * q_heads + h) * HD + lane * E, qx);
     }
-#pragma unroll
-    for (int e = 0; e < E; ++e) qf[e] *= a.scale_log2;  // scores in log2 units: softmax via exp2
 
     float m = -FLT_MAX, l = 0.f, acc[E];
 #pragma unroll
@@ -141,13 +136,29 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             const int t = min(t0 + u, w1 - 1);  // clamped rows are loaded but weigh nothing
-            if (kRope && t == fresh) {
-#pragma unroll
-                for (int e = 0; e < E; ++e) kf[u][e] = kn[e], vf[u][e] = vn[e];
-            } else {
+            if (!(kRope && t == fresh)) {
                 Lane<T, E>::load(kp + (size_t)t * HD, kf[u]);
                 Lane<T, E>::load(vp + (size_t)t * HD, vf[u]);
             }
+        }
+        // After the loads are issued: q in log2 units (softmax via exp2), rotated first with rope (and the new
+        // k, which then fills the new slot).
+        if constexpr (kRope) {
+            rope_lane<T, E>(qx, cf, sf, lane, qf);
+        } else {
+#pragma unroll
+            for (int e = 0; e < E; ++e) qf[e] = qx[e];
+        }
+#pragma unroll
+        for (int e = 0; e < E; ++e) qf[e] *= a.scale_log2;
+        if constexpr (kRope) {
+            if (owner) rope_lane<T, E>(kx, cf, sf, lane, kn);
+#pragma unroll
+            for (int u = 0; u < kUnroll; ++u)
+                if (min(t0 + u, w1 - 1) == fresh) {
+#pragma unroll
+                    for (int e = 0; e < E; ++e) kf[u][e] = kn[e], vf[u][e] = vn[e];
+                }
         }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
@@ -173,6 +184,12 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
             for (int e = 0; e < E; ++e) acc[e] += p * vf[u][e];
         }
         m = mx;
+    }
+
+    if (owner && h % group == 0) {  // the first q head of the kv group stores the new token's k and v
+        const size_t at = head_base + (size_t)fresh * HD + lane * E;
+        store_lane<T, E>(a.k_cache + at, kn);
+        store_lane<T, E>(a.v_cache + at, vn);
     }
 
     // Merge the warps (a warp with no slots has l = 0 and weighs nothing).
