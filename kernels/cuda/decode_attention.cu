@@ -35,23 +35,28 @@ constexpr int kSlotsPerWarp = kSplit / kWarps;
 constexpr int kUnroll = 8;  // K/V rows in flight per warp
 constexpr float kLog2e = 1.4426950408889634f;
 
-template <class T, int E> struct Lane;  // E consecutive elements of a row, loaded in one access
-template <class T> struct Lane<T, 2> {
-    static __device__ __forceinline__ void load(const T* p, float (&f)[2]) {
-        const uint32_t raw = *reinterpret_cast<const uint32_t*>(p);
-        const T* e = reinterpret_cast<const T*>(&raw);
-        f[0] = Elt<T>::to_float(e[0]);
-        f[1] = Elt<T>::to_float(e[1]);
-    }
-};
-template <class T> struct Lane<T, 4> {
-    static __device__ __forceinline__ void load(const T* p, float (&f)[4]) {
-        const uint2 raw = *reinterpret_cast<const uint2*>(p);
-        const T* e = reinterpret_cast<const T*>(&raw);
+// E consecutive elements of a row as the registers one access loads (kept packed until used, so that 8 K and 8 V
+// rows in flight cost 2 * 8 * E/2 registers, not 2 * 8 * E), unpacked to fp32 and packed back.
+template <int E> struct RawOf;
+template <> struct RawOf<2> { using type = uint32_t; };
+template <> struct RawOf<4> { using type = uint2; };
+template <int E> using Raw = typename RawOf<E>::type;
+
+template <class T, int E> __device__ __forceinline__ Raw<E> load_raw(const T* p) {
+    return *reinterpret_cast<const Raw<E>*>(p);
+}
+template <class T, int E> __device__ __forceinline__ void unpack(const Raw<E>& raw, float (&f)[E]) {
+    const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) f[i] = Elt<T>::to_float(e[i]);
-    }
-};
+    for (int i = 0; i < E; ++i) f[i] = Elt<T>::to_float(e[i]);
+}
+template <class T, int E> __device__ __forceinline__ Raw<E> pack(const float (&f)[E]) {
+    Raw<E> raw;
+    T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < E; ++i) e[i] = Elt<T>::from_float(f[i]);
+    return raw;
+}
 
 template <class T> struct AttentionArgs {
     const T* q;  // rope: raw q rows, row stride q_stride; else rotated q [batch][q_heads][HD]
@@ -71,19 +76,17 @@ template <class T> struct AttentionArgs {
 // stores it: dtype(dtype(x * cos) + dtype(rotate_half(x) * sin)); x's rotation partner is in lane ^ 16 (all 32
 // lanes must call this).
 template <class T, int E>
-__device__ __forceinline__ void rope_lane(const float (&x)[E], const float (&c)[E], const float (&s)[E], int lane,
-                                          float (&out)[E]) {
+__device__ __forceinline__ void rope_lane(const Raw<E>& xr, const Raw<E>& cr, const Raw<E>& sr, int lane, float (&out)[E]) {
+    float x[E], c[E], s[E];
+    unpack<T, E>(xr, x);
+    unpack<T, E>(cr, c);
+    unpack<T, E>(sr, s);
     const bool low = lane < 16;  // low half: x * cos - partner * sin; high half: x * cos + partner * sin
 #pragma unroll
     for (int e = 0; e < E; ++e) {
         const float partner = __shfl_xor_sync(0xffffffffu, x[e], 16);
         out[e] = round_to<T>(round_to<T>(x[e] * c[e]) + round_to<T>((low ? -partner : partner) * s[e]));
     }
-}
-
-template <class T, int E> __device__ __forceinline__ void store_lane(T* p, const float (&f)[E]) {
-#pragma unroll
-    for (int e = 0; e < E; ++e) p[e] = Elt<T>::from_float(f[e]);
 }
 
 template <class T, int HD, bool kRope>
@@ -110,61 +113,62 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     // loop has to wait behind the store (the compiler cannot tell that they never alias).
     const int fresh = kRope && position >= 0 && position < capacity ? (int)position : -1;
     const bool owner = kRope && fresh >= w0 && fresh < w1;  // warp-uniform
-    // Raw q (k) and the table rows are loaded here but used inside the loop, after its first K/V loads are
+    // q (k, v) and the table rows are loaded here but used inside the loop, after its first K/V loads are
     // issued, so those loads do not wait behind these.
-    float qx[E], kx[E], cf[E], sf[E], vn[E], kn[E], qf[E];
-#pragma unroll
-    for (int e = 0; e < E; ++e) kx[e] = vn[e] = kn[e] = 0.f;
+    const Raw<E> zero{};
+    Raw<E> q_raw = zero, c_raw = zero, s_raw = zero, k_raw = zero, v_new = zero, k_new = zero;
     if constexpr (kRope) {
         const int row = (int)min(max(position, (int64_t)0), (int64_t)capacity - 1);
-        Lane<T, E>::load(a.cos_table + (size_t)row * HD + lane * E, cf);
-        Lane<T, E>::load(a.sin_table + (size_t)row * HD + lane * E, sf);
-        Lane<T, E>::load(a.q + (size_t)b * a.q_stride + (size_t)h * HD + lane * E, qx);
+        c_raw = load_raw<T, E>(a.cos_table + (size_t)row * HD + lane * E);
+        s_raw = load_raw<T, E>(a.sin_table + (size_t)row * HD + lane * E);
+        q_raw = load_raw<T, E>(a.q + (size_t)b * a.q_stride + (size_t)h * HD + lane * E);
         if (owner) {
-            Lane<T, E>::load(a.k_new + (size_t)b * a.k_stride + (size_t)g * HD + lane * E, kx);
-            Lane<T, E>::load(a.v_new + (size_t)b * a.v_stride + (size_t)g * HD + lane * E, vn);
+            k_raw = load_raw<T, E>(a.k_new + (size_t)b * a.k_stride + (size_t)g * HD + lane * E);
+            v_new = load_raw<T, E>(a.v_new + (size_t)b * a.v_stride + (size_t)g * HD + lane * E);
         }
     } else {
-        Lane<T, E>::load(a.q + ((size_t)b * q_heads + h) * HD + lane * E, qx);
+        q_raw = load_raw<T, E>(a.q + ((size_t)b * q_heads + h) * HD + lane * E);
     }
 
     float m = -FLT_MAX, l = 0.f, acc[E];
 #pragma unroll
     for (int e = 0; e < E; ++e) acc[e] = 0.f;
     for (int t0 = w0; t0 < w1; t0 += kUnroll) {
-        float kf[kUnroll][E], vf[kUnroll][E], s[kUnroll];
+        Raw<E> kr[kUnroll], vr[kUnroll];
+        float s[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             const int t = min(t0 + u, w1 - 1);  // clamped rows are loaded but weigh nothing
             if (!(kRope && t == fresh)) {
-                Lane<T, E>::load(kp + (size_t)t * HD, kf[u]);
-                Lane<T, E>::load(vp + (size_t)t * HD, vf[u]);
+                kr[u] = load_raw<T, E>(kp + (size_t)t * HD);
+                vr[u] = load_raw<T, E>(vp + (size_t)t * HD);
             }
         }
         // After the loads are issued: q in log2 units (softmax via exp2), rotated first with rope (and the new
         // k, which then fills the new slot).
+        float qf[E];
         if constexpr (kRope) {
-            rope_lane<T, E>(qx, cf, sf, lane, qf);
-        } else {
+            rope_lane<T, E>(q_raw, c_raw, s_raw, lane, qf);
+            if (owner) {
+                float kn[E];
+                rope_lane<T, E>(k_raw, c_raw, s_raw, lane, kn);
+                k_new = pack<T, E>(kn);  // exact: kn is already rounded to the dtype
+            }
 #pragma unroll
-            for (int e = 0; e < E; ++e) qf[e] = qx[e];
+            for (int u = 0; u < kUnroll; ++u)
+                if (min(t0 + u, w1 - 1) == fresh) kr[u] = k_new, vr[u] = v_new;
+        } else {
+            unpack<T, E>(q_raw, qf);
         }
 #pragma unroll
         for (int e = 0; e < E; ++e) qf[e] *= a.scale_log2;
-        if constexpr (kRope) {
-            if (owner) rope_lane<T, E>(kx, cf, sf, lane, kn);
-#pragma unroll
-            for (int u = 0; u < kUnroll; ++u)
-                if (min(t0 + u, w1 - 1) == fresh) {
-#pragma unroll
-                    for (int e = 0; e < E; ++e) kf[u][e] = kn[e], vf[u][e] = vn[e];
-                }
-        }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
+            float kf[E];
+            unpack<T, E>(kr[u], kf);
             float d = 0.f;
 #pragma unroll
-            for (int e = 0; e < E; ++e) d += qf[e] * kf[u][e];
+            for (int e = 0; e < E; ++e) d += qf[e] * kf[e];
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
             s[u] = t0 + u < w1 ? d : -FLT_MAX;
@@ -180,16 +184,18 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
         for (int u = 0; u < kUnroll; ++u) {
             const float p = t0 + u < w1 ? exp2f(s[u] - mx) : 0.f;
             l += p;
+            float vf[E];
+            unpack<T, E>(vr[u], vf);
 #pragma unroll
-            for (int e = 0; e < E; ++e) acc[e] += p * vf[u][e];
+            for (int e = 0; e < E; ++e) acc[e] += p * vf[e];
         }
         m = mx;
     }
 
     if (owner && h % group == 0) {  // the first q head of the kv group stores the new token's k and v
         const size_t at = head_base + (size_t)fresh * HD + lane * E;
-        store_lane<T, E>(a.k_cache + at, kn);
-        store_lane<T, E>(a.v_cache + at, vn);
+        *reinterpret_cast<Raw<E>*>(a.k_cache + at) = k_new;
+        *reinterpret_cast<Raw<E>*>(a.v_cache + at) = v_new;
     }
 
     // Merge the warps (a warp with no slots has l = 0 and weighs nothing).
