@@ -7,7 +7,7 @@ B=${1:-build-w4bench}
 mkdir -p "$B/obj"
 NVCC=${NVCC:-nvcc}
 ARCH="-gencode=arch=compute_90a,code=sm_90a"
-CXXF="-std=c++20 -O3 -Xcompiler -fPIC -Ikernels -Iengine ${EXTRA_NVCC:-}"  # EXTRA_NVCC: e.g. -DAWQ_DECODE_CHAINS=1 for A/B runs
+CXXF="-std=c++20 -O3 -Xcompiler -fPIC -Ikernels -Iengine ${EXTRA_NVCC:-}"  # EXTRA_NVCC: extra flags (-D...) for A/B runs
 srcs=(kernels/cuda/*.cu kernels/cpu/*.cpp experiments/kernels/w4a16_pack_shim.cpp experiments/kernels/bench_read.cu)
 pids=()
 for s in "${srcs[@]}"; do

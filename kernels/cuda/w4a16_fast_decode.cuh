@@ -20,7 +20,7 @@
 // [k/group][n/16][8] (z0 | z1 << 4). Grid (n/16/TPW, ceil(m / (8*NT))), block 32*W threads. Warp w owns units
 // [w*per, (w+1)*per) (per = p.units_per_warp); its x slice (tv tokens x per*128 values) lives in its own shared
 // memory with the 16-byte pieces of row r at piece ^ (r & 7), so ldmatrix's 8 rows hit 8 bank groups; token
-// rows past m read a 16-byte zero block instead.
+// rows past m read a zero block instead.
 // Per unit and tile a lane issues 2 LDG.128 (weights), GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)],
 // 8 x (1 shift + 4 LOP3) dequantization (fp16), 8*NT HMMA, per group 4*NT x 2 FFMA for zero and scale; and
 // per unit 4*NT LDSM shared by the TPW tiles. About 100 instructions per unit and tile (SASS, TPW 1).
@@ -31,15 +31,17 @@ namespace awq::cuda {
 
 constexpr int kDecodeMaxSmem = 200 * 1024;
 
-#ifndef AWQ_DECODE_CHAINS
-#define AWQ_DECODE_CHAINS 2
-#endif
 
-// Shared memory of one warp: its x slice (tokens_valid rows of units_per_warp * 256 bytes), a 128-byte zero
-// block, and the sums of x per flush range (units_per_warp * gm ranges x 8 * nt tokens, fp32); then, after
+// Zero block of a warp: what ldmatrix's rows past the tokens read; 256 bytes because with one token those lanes
+// keep the valid lanes' immediate offsets (up to 208 + 16 bytes), so no address is computed per load.
+constexpr int kDecodeZeroBytes = 256;
+
+// Shared memory of one warp: its x slice (tokens_valid rows of units_per_warp * 256 bytes), the zero block, and
+// the sums of x per flush range (units_per_warp * gm ranges x 8 * nt tokens, fp32); then, after
 // all warps, the cross-warp reduce scratch.
 __host__ __device__ inline size_t fast_decode_warp_bytes(int nt, int gm, int tokens_valid, int units_per_warp) {
-    return (size_t)tokens_valid * units_per_warp * 256 + 128 + (((size_t)units_per_warp * gm * 8 * nt * 4 + 127) & ~(size_t)127);
+    return (size_t)tokens_valid * units_per_warp * 256 + kDecodeZeroBytes +
+           (((size_t)units_per_warp * gm * 8 * nt * 4 + 127) & ~(size_t)127);
 }
 inline size_t fast_decode_smem(int nt, int gm, int tpw, int warps, int tokens_valid, int units_per_warp) {
     return (size_t)warps * fast_decode_warp_bytes(nt, gm, tokens_valid, units_per_warp) +
@@ -77,15 +79,13 @@ __device__ __forceinline__ DecodeMeta decode_meta(uint32_t scale_word, uint32_t 
 
 // NT: token tiles of 8 (1 or 2); GM: groups per unit of 128 k (1 for group >= 128, 2 for 64, 4 for 32);
 // D: units in flight per lane and tile; TPW: 16-row tiles per warp (they share the warp's x fragments and
-// give it independent mma chains).
-template <class T, int NT, bool kZeros, int GM, int D, int TPW>
+// give it independent mma chains); kOne: m == 1 (NT == 1), whose flush and reduction skip the accumulators of
+// the 7 padding tokens (half the flush FFMAs).
+template <class T, int NT, bool kZeros, int GM, int D, int TPW, bool kOne>
 __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel(const FastParams p) {
     using E = Elt<T>;
     constexpr bool kHalf = std::is_same_v<T, half>;
     constexpr int kSPG = 8 / GM;   // k16 steps per group (per flush)
-    // Independent mma accumulation chains per group (k16 steps alternate between them, summed at the flush):
-    // one chain is kSPG dependent HMMAs in a row, which a warp waits out when few warps share a scheduler.
-    constexpr int kChains = AWQ_DECODE_CHAINS < kSPG ? AWQ_DECODE_CHAINS : kSPG;
     constexpr int kPPR = 2 * kSPG;  // 16-byte x pieces per flush range (16, 8 or 4: divides 32)
     extern __shared__ __align__(128) uint8_t smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -101,7 +101,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int rowbytes = per * 256;
     uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per);
     uint8_t* zero16 = xs + (size_t)tv * rowbytes;
-    float* xsum = reinterpret_cast<float*>(zero16 + 128);  // [nr][8 * NT]
+    float* xsum = reinterpret_cast<float*>(zero16 + kDecodeZeroBytes);  // [nr][8 * NT]
     float* red = reinterpret_cast<float*>(smem + (size_t)warps * fast_decode_warp_bytes(NT, GM, tv, per));
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));
@@ -155,7 +155,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     pdl_wait();
 
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
-    if (lane < 8) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
+    if (lane < kDecodeZeroBytes / 16) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
         const int pieces = nch * 8, pieces_all = nunits * 16;
         const int xstride = p.x_gated ? 2 * p.k : p.k;
@@ -220,6 +220,10 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             const int pc = NT == 1 ? 2 * q + mi : 2 * q + (mi & 1);
             xoff[h][q] = xvalid ? h * 128 + (((pc ^ (xr & 7)) & 7) << 4) : 0;
         }
+    // One token (kOne): lanes 8j give token 0's row of piece 2q + j at offset h * 128 + 32 q + 16 j (the XOR
+    // swizzle is the identity for row 0); the other lanes read the zero block at the same offsets.
+    const uint8_t* x1 = xvalid ? xs + 16 * mi : zero16;
+    const int x1unit = xvalid ? 256 : 0;
     const float* xsum_lane = xsum + 2 * (lane & 3);  // + range * 8 * NT + nt * 8: tokens t0, t0 + 1
 
     float acc[TPW][NT][4];
@@ -237,13 +241,17 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             if (unit >= nunits) break;
             const uint8_t* xu = xbase + unit * xunit;
             const float* xsr = xsum_lane + unit * GM * 8 * NT;
-            float part[kChains][TPW][NT][4];
+            float part[TPW][NT][4];
             uint32_t bx[4];
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
                 const int q = s & 3, h = s >> 2;
                 uint32_t b[NT][2];
-                if constexpr (NT == 1) {
+                if constexpr (kOne) {  // token row 0 is unswizzled: lane base + immediate offset
+                    if ((s & 1) == 0) ldmatrix_x4(bx, x1 + unit * x1unit + h * 128 + 32 * q);
+                    b[0][0] = bx[(s & 1) * 2];
+                    b[0][1] = bx[(s & 1) * 2 + 1];
+                } else if constexpr (NT == 1) {
                     if ((s & 1) == 0) ldmatrix_x4(bx, xu + xoff[h][q]);
                     b[0][0] = bx[(s & 1) * 2];
                     b[0][1] = bx[(s & 1) * 2 + 1];
@@ -260,33 +268,34 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                     magic_unpack<T>(piece_word(ring[slot][t][h], q), magic, a);
 #pragma unroll
                     for (int nt = 0; nt < NT; ++nt) {
-                        if (s % kSPG < kChains) {  // first step of a group in this chain: start its sums
+                        if (s % kSPG == 0) {  // first step of a group: start the partial sums
 #pragma unroll
-                            for (int e = 0; e < 4; ++e) part[s % kChains][t][nt][e] = 0.f;
+                            for (int e = 0; e < 4; ++e) part[t][nt][e] = 0.f;
                         }
-                        mma16816<T>(part[s % kChains][t][nt], a, b[nt][0], b[nt][1]);
+                        mma16816<T>(part[t][nt], a, b[nt][0], b[nt][1]);
                     }
                 }
                 if ((s + 1) % kSPG == 0) {  // last step of a group: zero point and scale, in fp32
                     const int gi = s / kSPG;
 #pragma unroll
                     for (int nt = 0; nt < NT; ++nt) {
-                        const float2 xv = *reinterpret_cast<const float2*>(xsr + gi * 8 * NT + nt * 8);
 #pragma unroll
                         for (int t = 0; t < TPW; ++t) {
                             const DecodeMeta m = decode_meta<T, kZeros>(
                                 sring[slot][t][gi], kZeros ? (zring[slot][t] >> (8 * gi)) & 0xFF : 0u, magic);
-                            float ps[4];
-#pragma unroll
-                            for (int e = 0; e < 4; ++e) {
-                                ps[e] = part[0][t][nt][e];
-#pragma unroll
-                                for (int c = 1; c < kChains; ++c) ps[e] += part[c][t][nt][e];
+                            const float* ps = part[t][nt];
+                            float* ac = acc[t][nt];
+                            if constexpr (kOne) {  // token 0 only: accumulator columns 0 (rows r0 and r1)
+                                const float xv = xsr[gi * 8 * NT];
+                                ac[0] = fmaf(m.f0, fmaf(-m.b0, xv, ps[0]), ac[0]);
+                                ac[2] = fmaf(m.f1, fmaf(-m.b1, xv, ps[2]), ac[2]);
+                            } else {
+                                const float2 xv = *reinterpret_cast<const float2*>(xsr + gi * 8 * NT + nt * 8);
+                                ac[0] = fmaf(m.f0, fmaf(-m.b0, xv.x, ps[0]), ac[0]);
+                                ac[1] = fmaf(m.f0, fmaf(-m.b0, xv.y, ps[1]), ac[1]);
+                                ac[2] = fmaf(m.f1, fmaf(-m.b1, xv.x, ps[2]), ac[2]);
+                                ac[3] = fmaf(m.f1, fmaf(-m.b1, xv.y, ps[3]), ac[3]);
                             }
-                            acc[t][nt][0] = fmaf(m.f0, fmaf(-m.b0, xv.x, ps[0]), acc[t][nt][0]);
-                            acc[t][nt][1] = fmaf(m.f0, fmaf(-m.b0, xv.y, ps[1]), acc[t][nt][1]);
-                            acc[t][nt][2] = fmaf(m.f1, fmaf(-m.b1, xv.x, ps[2]), acc[t][nt][2]);
-                            acc[t][nt][3] = fmaf(m.f1, fmaf(-m.b1, xv.y, ps[3]), acc[t][nt][3]);
                         }
                     }
                 }
@@ -295,15 +304,18 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         }
     }
 
-    // Sum the warps' K slices in warp order (deterministic); warp 0 writes y.
+    // Sum the warps' K slices in warp order (deterministic); warp 0 writes y. With one token only the
+    // accumulators of column 0 (e = 0, 2 in lanes 4i) carry anything; the others are left out.
     constexpr int kV = TPW * NT * 4;
+    auto used = [](int e) { return !kOne || e % 2 == 0; };
     constexpr float kR1 = kHalf ? 0.0625f : 1.f;  // fp16 rows r1 were accumulated as 16 q
 #pragma unroll
     for (int t = 0; t < TPW; ++t)
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) red[(warp * kV + (t * NT + nt) * 4 + e) * 32 + lane] = acc[t][nt][e];
+            for (int e = 0; e < 4; ++e)
+                if (used(e)) red[(warp * kV + (t * NT + nt) * 4 + e) * 32 + lane] = acc[t][nt][e];
     __syncthreads();
     if (warp != 0) return;
     T* y = static_cast<T*>(p.y);
@@ -313,6 +325,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
+                if (!used(e)) continue;
                 float v = 0.f;
                 for (int w = 0; w < warps; ++w) v += red[(w * kV + (t * NT + nt) * 4 + e) * 32 + lane];
                 const int row = (tile0 + t) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
@@ -321,10 +334,10 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             }
 }
 
-template <class T, int NT, bool kZeros, int GM, int D, int TPW>
+template <class T, int NT, bool kZeros, int GM, int D, int TPW, bool kOne>
 cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, size_t smem, bool pdl,
                                    cudaStream_t stream, int* occupancy) {
-    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D, TPW>;
+    auto kernel = w4a16_fast_decode_kernel<T, NT, kZeros, GM, D, TPW, kOne>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kDecodeMaxSmem);
     if (attr != cudaSuccess) return attr;
@@ -342,6 +355,15 @@ cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, si
     return cudaLaunchKernelEx(&cfg, kernel, p);
 }
 
+template <class T, int NT, bool kZeros, int GM, int D, int TPW>
+cudaError_t fast_decode_launch(const FastParams& p, dim3 grid, int warps, size_t smem, bool pdl, cudaStream_t stream,
+                               int* occupancy) {
+    if constexpr (NT == 1)
+        if (p.m == 1)
+            return fast_decode_launch_one<T, NT, kZeros, GM, D, TPW, true>(p, grid, warps, smem, pdl, stream, occupancy);
+    return fast_decode_launch_one<T, NT, kZeros, GM, D, TPW, false>(p, grid, warps, smem, pdl, stream, occupancy);
+}
+
 // Instantiated per element type in w4a16_fast_f16.cu / w4a16_fast_bf16.cu.
 template <class T>
 cudaError_t fast_decode_dispatch(const FastParams& p, const FastConfig& cfg, bool zeros, dim3 grid, size_t smem,
@@ -350,7 +372,7 @@ cudaError_t fast_decode_dispatch(const FastParams& p, const FastConfig& cfg, boo
     const int gm = p.group >= 128 ? 1 : p.group == 64 ? 2 : 4;
 #define AWQ_DECODE_CASE(NT, Z, GM, D, TPW)                                                                   \
     if (cfg.tokens == 8 * NT && zeros == Z && gm == GM && cfg.stages == D && cfg.wn == TPW)                   \
-        return fast_decode_launch_one<T, NT, Z, GM, D, TPW>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
+        return fast_decode_launch<T, NT, Z, GM, D, TPW>(p, grid, cfg.warps, smem, cfg.pdl, stream, occupancy);
 #define AWQ_DECODE_DEPTHS(NT, Z, GM)                                                                         \
     AWQ_DECODE_CASE(NT, Z, GM, 4, 1) AWQ_DECODE_CASE(NT, Z, GM, 8, 1) AWQ_DECODE_CASE(NT, Z, GM, 2, 2)        \
     AWQ_DECODE_CASE(NT, Z, GM, 4, 2)
