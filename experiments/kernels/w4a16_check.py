@@ -167,6 +167,59 @@ def main():
         cfg_rows.append(dict(what="x_gated refused for m=2", ok=refused))
         if not refused:
             failures.append(cfg_rows[-1])
+    # Residual + RMSNorm fold. Output side: residual' = dtype(residual + dtype(y)) exactly, y as usual, per 16-row
+    # tile the sum of residual'^2 (float64 reference, fp32 rounding tolerance). Input side: x is a residual h with
+    # such tile sums; the input is dtype(w * dtype(h * rsqrt(mean + eps))), as the RMSNorm kernel rounds it (the
+    # reference takes the same rsqrt from the float64 mean, so one rounding step of h * inv may differ).
+    for (nn, kk, group) in ((4096, 4096, 128), (1024, 1536, 64), (768, 2048, 32), (2048, 11008, 128)):
+        canon = Canonical(nn, kk, group, False, 500 + group)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for warps in (0, 2, 8):
+                x = torch.randn(1, kk, dtype=dtype, device="cuda")
+                res = torch.randn(1, nn, dtype=dtype, device="cuda")
+                res0 = res.clone()
+                sq = torch.full((nn // 16,), float("nan"), dtype=torch.float32, device="cuda")
+                y = poisoned(1, nn, dtype)
+                rc = lib.matmul(w, x, y, pdl=1, warps=warps, residual=res, sumsq_out=sq)
+                torch.cuda.synchronize()
+                ref = x.double() @ wref.T
+                want_res = (res0.float() + y.float()).to(dtype)
+                want_sq = (want_res.double() ** 2).reshape(-1, 16).sum(1)
+                ok = rc == 0 and rel(y, ref) < TOL[dtype] and torch.equal(res, want_res) and \
+                    bool(((sq.double() - want_sq).abs() <= 1e-5 * want_sq + 1e-6).all())
+                r = dict(what="residual fold", group=group, k=kk, n=nn, dtype=str(dtype)[6:], warps=warps, ok=ok,
+                         config=lib.config() if rc == 0 else lib.error())
+                cfg_rows.append(r)
+                if not ok:
+                    failures.append(r)
+                # Input side: x = h (a residual), its tile sums, the norm weight.
+                h = torch.randn(1, kk, dtype=dtype, device="cuda") * 3
+                sums = (h.double() ** 2).reshape(-1, 16).sum(1).float()
+                nw = (torch.rand(kk, device="cuda") + 0.5).to(dtype)
+                eps = 1e-5
+                inv = torch.rsqrt((h.double() ** 2).mean() + eps)
+                xin = (nw.double() * (h.double() * inv).to(dtype).double()).to(dtype)
+                ref = xin.double() @ wref.T
+                y = poisoned(1, nn, dtype)
+                rc = lib.matmul(w, h, y, pdl=1, warps=warps, sumsq_in=sums, norm_weight=nw, norm_eps=eps)
+                torch.cuda.synchronize()
+                err = rel(y, ref) if rc == 0 else float("nan")
+                ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                r = dict(what="normed input", group=group, k=kk, n=nn, dtype=str(dtype)[6:], warps=warps, err=err,
+                         ok=ok, config=lib.config() if rc == 0 else lib.error())
+                cfg_rows.append(r)
+                if not ok:
+                    failures.append(r)
+        x2 = torch.randn(2, kk, dtype=torch.float16, device="cuda")
+        y2 = poisoned(2, nn, torch.float16)
+        res2 = torch.zeros(2, nn, dtype=torch.float16, device="cuda")
+        sq2 = torch.zeros(nn // 16, dtype=torch.float32, device="cuda")
+        refused = lib.matmul(w, x2, y2, residual=res2, sumsq_out=sq2) != 0 and "fold" in lib.error()
+        cfg_rows.append(dict(what="fold refused for m=2", ok=refused))
+        if not refused:
+            failures.append(cfg_rows[-1])
     print(f"fast configurations: {len(cfg_rows)} cases, {sum(not r['ok'] for r in cfg_rows)} failures")
 
     # Same inputs twice: split-K sums partials in a fixed order, so results must be bitwise identical.

@@ -60,6 +60,16 @@ typedef struct {
                        // rounded as awq_silu_mul (decode_ops.h) rounds it: SwiGLU's down projection with the SiLU
                        // fused into the input load. Only the fast layout's one-token decode kernel (m = 1, path
                        // AUTO or DIRECT, warps >= 0, no split) does this; anything else is an error.
+    // Residual add + RMSNorm folded into the neighbouring one-token matmuls (same kernel and conditions as
+    // x_gated; NULL / 0 = off). Output side: residual[n] (dtype) becomes dtype(residual + dtype(y)) in place
+    // (y is written as usual) and sumsq_out[n / 16] receives, per 16-row tile, the fp32 sum of squares of the new
+    // residual rows. Input side: x is such a residual h and sumsq_in[k / 16] its tile sums; the matmul's input is
+    // dtype(norm_weight * dtype(h * rsqrt(sum / k + norm_eps))), LlamaRMSNorm as awq_add_rms_norm rounds it.
+    void* residual;
+    float* sumsq_out;
+    const float* sumsq_in;
+    const void* norm_weight;
+    float norm_eps;
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

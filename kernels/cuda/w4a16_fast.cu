@@ -41,7 +41,8 @@ bool fast_decode_supported(const FastConfig& c) {
 size_t fast_decode_block_smem(int m, int k, int group, const FastConfig& cfg) {
     const int kunits = (k / 64 + 1) / 2, per = (kunits + cfg.warps - 1) / cfg.warps;
     const int gm = group >= 128 ? 1 : group == 64 ? 2 : 4;
-    const size_t smem = fast_decode_smem(cfg.tokens / 8, gm, cfg.wn, cfg.warps, std::min(m, cfg.tokens), per);
+    const size_t smem =
+        fast_decode_smem(cfg.tokens / 8, gm, cfg.wn, cfg.warps, std::min(m, cfg.tokens), per, cfg.sumsq_in != nullptr);
     return smem <= (size_t)kDecodeMaxSmem ? smem : 0;
 }
 
@@ -69,11 +70,17 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.chunks_per_split = kchunks;
         p.units_per_warp = ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps;
         p.x_gated = cfg.x_gated ? 1 : 0;
+        p.residual = cfg.residual;
+        p.sumsq_out = cfg.sumsq_out;
+        p.sumsq_in = cfg.sumsq_in;
+        p.norm_weight = cfg.norm_weight;
+        p.norm_eps = cfg.norm_eps;
         const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
         return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }
-    if (cfg.x_gated) return cudaErrorInvalidValue;  // only the decode kernel fuses the SiLU
+    // only the decode kernel fuses the SiLU or the residual + RMSNorm
+    if (cfg.x_gated || cfg.residual || cfg.sumsq_in) return cudaErrorInvalidValue;
     const bool small = cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;

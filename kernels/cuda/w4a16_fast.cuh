@@ -45,6 +45,12 @@ struct FastParams {
     int splits, chunks_per_split;
     int units_per_warp;  // warp-split decode kernel: 128-k units of each warp's K range
     int x_gated;         // warp-split decode kernel: x rows are [gate | up] (2k wide), the input is silu(gate) * up
+    // Warp-split decode kernel, m = 1: residual add + RMSNorm fold (w4a16.h, awq_w4_options).
+    void* residual;           // output side: residual[n] += y (rounded), in place
+    float* sumsq_out;         // output side: per 16-row tile, sum of squares of the new residual
+    const float* sumsq_in;    // input side: x is a residual h with these k/16 tile sums; the input is its RMSNorm
+    const void* norm_weight;  // input side: [k]
+    float norm_eps;
 };
 
 template <int NT, int WN>

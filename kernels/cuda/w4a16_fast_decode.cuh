@@ -39,12 +39,14 @@ constexpr int kDecodeZeroBytes = 256;
 // Shared memory of one warp: its x slice (tokens_valid rows of units_per_warp * 256 bytes), the zero block, and
 // the sums of x per flush range (units_per_warp * gm ranges x 8 * nt tokens, fp32); then, after
 // all warps, the cross-warp reduce scratch.
-__host__ __device__ inline size_t fast_decode_warp_bytes(int nt, int gm, int tokens_valid, int units_per_warp) {
-    return (size_t)tokens_valid * units_per_warp * 256 + kDecodeZeroBytes +
+// With the RMSNorm fold (normed) one more row holds the warp's slice of the norm weight.
+__host__ __device__ inline size_t fast_decode_warp_bytes(int nt, int gm, int tokens_valid, int units_per_warp,
+                                                         bool normed) {
+    return (size_t)(tokens_valid + (normed ? 1 : 0)) * units_per_warp * 256 + kDecodeZeroBytes +
            (((size_t)units_per_warp * gm * 8 * nt * 4 + 127) & ~(size_t)127);
 }
-inline size_t fast_decode_smem(int nt, int gm, int tpw, int warps, int tokens_valid, int units_per_warp) {
-    return (size_t)warps * fast_decode_warp_bytes(nt, gm, tokens_valid, units_per_warp) +
+inline size_t fast_decode_smem(int nt, int gm, int tpw, int warps, int tokens_valid, int units_per_warp, bool normed) {
+    return (size_t)warps * fast_decode_warp_bytes(nt, gm, tokens_valid, units_per_warp, normed) +
            (size_t)warps * tpw * 4 * nt * 32 * 4;
 }
 
@@ -99,10 +101,12 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int nunits = u1 - u0;
     const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of x this warp has (the last unit may be half)
     const int rowbytes = per * 256;
-    uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per);
-    uint8_t* zero16 = xs + (size_t)tv * rowbytes;
+    const bool normed = p.sumsq_in != nullptr;  // (m = 1, checked by the launcher)
+    uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per, normed);
+    uint8_t* wrow = xs + (size_t)tv * rowbytes;  // normed: this warp's slice of the norm weight
+    uint8_t* zero16 = wrow + (normed ? rowbytes : 0);
     float* xsum = reinterpret_cast<float*>(zero16 + kDecodeZeroBytes);  // [nr][8 * NT]
-    float* red = reinterpret_cast<float*>(smem + (size_t)warps * fast_decode_warp_bytes(NT, GM, tv, per));
+    float* red = reinterpret_cast<float*>(smem + (size_t)warps * fast_decode_warp_bytes(NT, GM, tv, per, normed));
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));
 
@@ -151,8 +155,28 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
 #pragma unroll
     for (int u = 0; u < D; ++u)
         if (u < nunits) prefetch(u);
+    // So is the norm weight (normed): its slice goes to shared memory now, with the x slice's group below.
+    if (normed) {
+        const T* wsrc = static_cast<const T*>(p.norm_weight) + (size_t)u0 * 128;
+        for (int pc = lane; pc < nch * 8; pc += 32) cp_async16(wrow + pc * 16, wsrc + pc * 8);
+    }
     pdl_trigger();
     pdl_wait();
+    // Residual fold: warp 0's token-0 lanes hold their output rows' residuals, loaded long before they are used.
+    float res_in[TPW][2];
+    if constexpr (kOne) {
+        if (p.residual && warp == 0 && (lane & 3) == 0) {
+#pragma unroll
+            for (int t = 0; t < TPW; ++t)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                    res_in[t][h] = E::to_float(static_cast<const T*>(p.residual)[(tile0 + t) * 16 + (lane >> 2) + 8 * h]);
+        }
+    }
+    // RMSNorm fold: every warp sums the previous projection's k/16 tile partials in the same fixed order.
+    float part_sum = 0.f;
+    if (normed)
+        for (int i = lane; i < (p.k >> 4); i += 32) part_sum += p.sumsq_in[i];
 
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < kDecodeZeroBytes / 16) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
@@ -184,6 +208,24 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         cp_async_commit();
         cp_async_wait<0>();
         __syncwarp();
+        if (normed) {  // x row 0 is the residual h: h -> dtype(w * dtype(h * inv)), as awq_add_rms_norm rounds it
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
+            const float inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);
+            for (int pc = lane; pc < pieces; pc += 32) {  // row 0: the swizzle is the identity
+                uint4* xp = reinterpret_cast<uint4*>(xs + (pc << 4));
+                const uint4 hv = *xp, wv = *reinterpret_cast<const uint4*>(wrow + (pc << 4));
+                const T* he = reinterpret_cast<const T*>(&hv);
+                const T* we = reinterpret_cast<const T*>(&wv);
+                uint4 o;
+                T* oe = reinterpret_cast<T*>(&o);
+#pragma unroll
+                for (int j = 0; j < 8; ++j)
+                    oe[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(he[j]) * inv)));
+                *xp = o;
+            }
+            __syncwarp();
+        }
         // kPPR lanes per (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR
         // divides 32, so a group never straddles two iterations).
         const int per_row = nunits * GM * kPPR;
@@ -319,6 +361,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     __syncthreads();
     if (warp != 0) return;
     T* y = static_cast<T*>(p.y);
+    float yout[TPW][2];  // one token: this lane's two rows of y, as stored (for the residual fold)
 #pragma unroll
     for (int t = 0; t < TPW; ++t)
 #pragma unroll
@@ -330,8 +373,33 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 for (int w = 0; w < warps; ++w) v += red[(w * kV + (t * NT + nt) * 4 + e) * 32 + lane];
                 const int row = (tile0 + t) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
                 const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
-                if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(e >= 2 ? v * kR1 : v);
+                const T out = E::from_float(e >= 2 ? v * kR1 : v);
+                if (tok < p.m) y[(size_t)tok * p.n + row] = out;
+                if constexpr (kOne) yout[t][e >> 1] = E::to_float(out);
             }
+    // Residual fold: h = dtype(residual + y) in place, and per tile the sum of h^2 over its 16 rows (token-0
+    // lanes 4i hold rows i and i + 8; the butterfly over lanes 4i sums them in a fixed order).
+    if constexpr (kOne) {
+        if (p.residual) {
+            T* res = static_cast<T*>(p.residual);
+#pragma unroll
+            for (int t = 0; t < TPW; ++t) {
+                float sq = 0.f;
+                if ((lane & 3) == 0) {
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const T hv = E::from_float(res_in[t][h] + yout[t][h]);
+                        res[(tile0 + t) * 16 + (lane >> 2) + 8 * h] = hv;
+                        const float hf = E::to_float(hv);
+                        sq += hf * hf;
+                    }
+                }
+#pragma unroll
+                for (int o = 16; o >= 4; o >>= 1) sq += __shfl_xor_sync(0xffffffffu, sq, o);
+                if (lane == 0) p.sumsq_out[tile0 + t] = sq;
+            }
+        }
+    }
 }
 
 template <class T, int NT, bool kZeros, int GM, int D, int TPW, bool kOne>
@@ -358,6 +426,7 @@ cudaError_t fast_decode_launch_one(const FastParams& p, dim3 grid, int warps, si
 template <class T, int NT, bool kZeros, int GM, int D, int TPW>
 cudaError_t fast_decode_launch(const FastParams& p, dim3 grid, int warps, size_t smem, bool pdl, cudaStream_t stream,
                                int* occupancy) {
+    if ((p.residual || p.sumsq_in) && !(NT == 1 && p.m == 1)) return cudaErrorInvalidValue;  // one token only
     if constexpr (NT == 1)
         if (p.m == 1)
             return fast_decode_launch_one<T, NT, kZeros, GM, D, TPW, true>(p, grid, warps, smem, pdl, stream, occupancy);

@@ -24,6 +24,12 @@ struct FastConfig {
     int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
                        // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
+    // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
+    void* residual = nullptr;
+    float* sumsq_out = nullptr;
+    const float* sumsq_in = nullptr;
+    const void* norm_weight = nullptr;
+    float norm_eps = 0.f;
 };
 constexpr int kFastMaxSplits = 8;
 constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel

@@ -212,6 +212,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (m <= 0) return fail("m must be positive, got " + std::to_string(m));
     if (!x || !y || !aligned(x, 16) || !aligned(y, 16)) return fail("x and y must be 16-byte aligned device pointers");
     const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
+    const bool fold_out = opt.residual || opt.sumsq_out, fold_in = opt.sumsq_in || opt.norm_weight;
     const Workspace ws = carve(*w, workspace, workspace_bytes);
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
@@ -220,6 +221,15 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
                         opt.split_k > 1))
         return fail("x_gated (SiLU fused into the input) needs the fast layout's one-token decode kernel: fast "
                     "layout, m = 1, path auto or direct, warps >= 0 and no split (got m=" + std::to_string(m) + ")");
+    if ((fold_out || fold_in) && (w->layout != AWQ_W4_FAST || m != 1 || opt.path == AWQ_W4_PATH_DEQUANT ||
+                                  opt.warps < 0 || opt.split_k > 1))
+        return fail("the residual + RMSNorm fold needs the fast layout's one-token decode kernel: fast layout, m = 1, "
+                    "path auto or direct, warps >= 0 and no split (got m=" + std::to_string(m) + ")");
+    if (fold_out && !(opt.residual && opt.sumsq_out && aligned(opt.residual, 16) && aligned(opt.sumsq_out, 4)))
+        return fail("the residual fold needs both residual (16-byte aligned) and sumsq_out");
+    if (fold_in && !(opt.sumsq_in && opt.norm_weight && aligned(opt.norm_weight, 16) && opt.norm_eps >= 0))
+        return fail("the RMSNorm fold needs sumsq_in, a 16-byte aligned norm_weight and norm_eps >= 0");
+    if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
         // Crossovers measured on H200 (group 128): the fast tensor-core kernel beats dequantize + cuBLAS up
@@ -251,22 +261,29 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         // Measured exception (H200, with PDL): many tiles over a short K (the 7B gate/up projection, 1376 tiles
         // x 32 units) runs faster on the cluster-split kernel (16.0 vs 17.5 us), unless the SiLU rides along.
         const bool many_short = w->n / 16 >= 1024 && (w->k / 64 + 1) / 2 <= 48;
-        const bool decode_default = m == 1 && (!many_short || opt.x_gated);
-        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 && (decode_default || opt.warps > 0 || opt.x_gated)) {
+        const bool fused = opt.x_gated || fold_out || fold_in;  // only the decode kernel does these
+        const bool decode_default = m == 1 && (!many_short || fused);
+        if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 && (decode_default || opt.warps > 0 || fused)) {
             FastConfig d = cfg;
             d.wn = opt.warp_tiles;
             d.stages = opt.stages;
             d.warps = opt.warps;
             d.x_gated = opt.x_gated != 0;
+            d.residual = opt.residual;
+            d.sumsq_out = opt.sumsq_out;
+            d.sumsq_in = opt.sumsq_in;
+            d.norm_weight = opt.norm_weight;
+            d.norm_eps = opt.norm_eps;
             if (pick_decode_shape(*w, m, d) && (w->n / 16) % d.wn == 0) {
                 if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
                     return fail_cuda("fast decode kernel launch", e);
                 g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
                            " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
-                           (d.pdl ? " pdl" : "") + (d.x_gated ? " silu-gated" : "");
+                           (d.pdl ? " pdl" : "") + (d.x_gated ? " silu-gated" : "") + (fold_in ? " normed-in" : "") +
+                           (fold_out ? " residual-out" : "");
                 return 0;
             }
-            if (opt.warps > 0 || opt.x_gated)
+            if (opt.warps > 0 || fused)
                 return fail("no decode kernel for warps=" + std::to_string(opt.warps) + " warp_tiles=" +
                             std::to_string(opt.warp_tiles) + " depth=" + std::to_string(opt.stages) + " with k=" +
                             std::to_string(w->k) + " and " + std::to_string(std::min(m, cfg.tokens)) + " tokens");
