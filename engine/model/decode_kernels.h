@@ -15,11 +15,16 @@ namespace awq {
 struct DecodeKernelOptions {
     bool pdl = false;  // programmatic dependent launch for the fused kernels (see decode_ops.h)
     // With merged gate/up: let the down projection take [gate | up] and fuse the SiLU into its input load where
-    // its kernel can (Linear::forward_silu_gated: 4-bit fast layout, one token); off runs the SiLU kernel.
+    // its kernel can (Linear::forward_fused: 4-bit fast layout, one token); off runs the SiLU kernel.
     bool silu_into_down = true;
     // Rotary embedding and the K/V cache write done inside the attention kernel (fused_rope_attention), one
     // launch per layer less; off runs the rotary kernel, then the attention kernel.
     bool rope_into_attention = true;
+    // One token with 4-bit fast layers: the residual add + RMSNorm between the matmuls folded into them (the o and
+    // down projections add into the residual and leave sums of squares; the merged q/k/v and gate/up matmuls
+    // normalize their input from those; Linear::forward_fused). Off, or where a layer cannot, the add+RMSNorm
+    // kernel runs.
+    bool norm_into_matmul = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

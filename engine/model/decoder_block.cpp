@@ -106,11 +106,34 @@ at::Tensor DecoderBlock::forward(const at::Tensor& x, const AttentionContext& ct
     return h + mlp(post_norm(h));
 }
 
-at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pending, const StaticDecodeInputs& in,
-                                      at::Tensor& k_cache, at::Tensor& v_cache) const {
+at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pending, at::Tensor& sumsq,
+                                      const StaticDecodeInputs& in, at::Tensor& k_cache, at::Tensor& v_cache) const {
     const DecodeKernelOptions& opt = in.kernels;
-    const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, cfg_->rms_norm_eps, opt);
-    const auto [q, k, v] = project_qkv(x);  // the rotary kernel takes the merged output's row strides
+    const double eps = cfg_->rms_norm_eps;
+    const int64_t H = cfg_->hidden_size, qn = cfg_->num_attention_heads * cfg_->head_dim,
+                  kvn = cfg_->num_key_value_heads * cfg_->head_dim;
+    const bool fold = opt.norm_into_matmul && residual.numel() == H;  // one token
+    auto sums_buffer = [&] { return at::empty({H / 16}, residual.options().dtype(at::kFloat)); };
+    auto normed = [&](const at::Tensor& sums, const at::Tensor& weight) {
+        DecodeFusion f;
+        f.sumsq_in = sums;
+        f.norm_weight = weight;
+        f.norm_eps = eps;
+        return f;
+    };
+
+    // Attention input: the RMSNorm rides in the merged q/k/v matmul when the previous block left its sums.
+    at::Tensor q, k, v;
+    at::Tensor qkv_out;
+    if (fold && qkv_ && sumsq.defined()) qkv_out = qkv_->forward_fused(residual, normed(sumsq, input_norm_w_));
+    if (qkv_out.defined()) {
+        q = qkv_out.narrow(-1, 0, qn), k = qkv_out.narrow(-1, qn, kvn), v = qkv_out.narrow(-1, qn + kvn, kvn);
+    } else {
+        const at::Tensor x = fused_add_rms_norm(residual, pending, input_norm_w_, eps, opt);
+        const auto r = project_qkv(x);  // the attention kernels take the merged output's row strides
+        q = r[0], k = r[1], v = r[2];
+    }
+    sumsq = at::Tensor();
     const double scale = 1.0 / std::sqrt((double)cfg_->head_dim);
     at::Tensor attn;
     if (opt.rope_into_attention) {
@@ -119,16 +142,45 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
         const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
         attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position, scale, opt);
     }
-    const at::Tensor o = linear(LinearSlot::O).forward(attn);
-    const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, cfg_->rms_norm_eps, opt);
-    if (gate_up_ && opt.silu_into_down) {  // one merged [gate | up] output: the down projection may take it whole
-        const at::Tensor gu = gate_up_->forward(x2);
-        if (at::Tensor y = linear(LinearSlot::Down).forward_silu_gated(gu); y.defined()) return y;
-        const int64_t f = cfg_->intermediate_size;
-        return linear(LinearSlot::Down).forward(fused_silu_mul(gu.narrow(-1, 0, f), gu.narrow(-1, f, f), opt));
+
+    // o projection: added into the residual by the matmul itself when it can, with the sums for the MLP's norm.
+    at::Tensor o, o_sums;
+    if (fold) {
+        DecodeFusion f;
+        f.residual = residual;
+        f.sumsq_out = sums_buffer();
+        if (linear(LinearSlot::O).forward_fused(attn, f).defined()) o_sums = f.sumsq_out;
     }
-    const auto [gate, up] = project_gate_up(x2);
-    return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
+    if (!o_sums.defined()) o = linear(LinearSlot::O).forward(attn);
+    at::Tensor gu;
+    if (o_sums.defined() && gate_up_) gu = gate_up_->forward_fused(residual, normed(o_sums, post_norm_w_));
+    if (!gu.defined()) {
+        const at::Tensor x2 = fused_add_rms_norm(residual, o, post_norm_w_, eps, opt);
+        if (!gate_up_) {  // separate gate and up projections
+            const auto [gate, up] = project_gate_up(x2);
+            return linear(LinearSlot::Down).forward(fused_silu_mul(gate, up, opt));
+        }
+        gu = gate_up_->forward(x2);
+    }
+    // The down projection takes the merged [gate | up] output whole with the SiLU in its input load (when asked
+    // and it can), and adds its output into the residual itself when it can.
+    const int64_t inter = cfg_->intermediate_size;
+    auto silu_mul = [&] { return fused_silu_mul(gu.narrow(-1, 0, inter), gu.narrow(-1, inter, inter), opt); };
+    DecodeFusion f;
+    f.silu_gated = opt.silu_into_down;
+    const at::Tensor down_in = f.silu_gated ? gu : silu_mul();
+    if (fold) {
+        f.residual = residual;
+        f.sumsq_out = sums_buffer();
+        if (linear(LinearSlot::Down).forward_fused(down_in, f).defined()) {
+            sumsq = f.sumsq_out;
+            return {};
+        }
+        f.residual = f.sumsq_out = at::Tensor();
+    }
+    if (!f.silu_gated) return linear(LinearSlot::Down).forward(down_in);
+    if (at::Tensor y = linear(LinearSlot::Down).forward_fused(gu, f); y.defined()) return y;
+    return linear(LinearSlot::Down).forward(silu_mul());
 }
 
 void DecoderBlock::to(at::Device device) {

@@ -52,8 +52,12 @@ public:
     // carried as `residual` [B, 1, H], updated in place by `pending` (the previous block's MLP output, not yet
     // added; undefined for the first block) and this block's attention output; returns this block's MLP output,
     // the next `pending`. Equals forward() up to attention's accumulation order (see the fused-decode tests).
-    at::Tensor decode_fused(at::Tensor& residual, const at::Tensor& pending, const StaticDecodeInputs& in,
-                            at::Tensor& k_cache, at::Tensor& v_cache) const;
+    // With the residual + RMSNorm fold (DecodeKernelOptions::norm_into_matmul, one token, 4-bit fast layers) the
+    // output projections add into `residual` themselves: `sumsq`, when defined on entry, holds the sums of squares
+    // per 16 values of `residual` that the previous block's down projection left (pending is then undefined), and
+    // on return it holds this block's, with an undefined result; otherwise it is undefined on return.
+    at::Tensor decode_fused(at::Tensor& residual, const at::Tensor& pending, at::Tensor& sumsq,
+                            const StaticDecodeInputs& in, at::Tensor& k_cache, at::Tensor& v_cache) const;
     at::Tensor attention(const at::Tensor& x_normed, const AttentionContext& ctx) const;
     at::Tensor mlp(const at::Tensor& x_normed) const;
     at::Tensor input_norm(const at::Tensor& x) const;

@@ -9,6 +9,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "model/decode_fusion.h"
+
 namespace awq {
 
 class Linear {
@@ -30,10 +32,11 @@ public:
     // Launch this layer's own kernels with programmatic dependent launch (decode_ops.h explains it); no effect on
     // kinds that call library kernels.
     virtual void set_programmatic_launch(bool) {}
-    // SwiGLU's down projection with the SiLU fused into the matmul's input load: forward(silu(gate) * up) for
-    // gate_up = [.., 2 * in_features] holding gate then up, rounded as the separate steps round. An undefined
-    // tensor when this layer cannot do that here (the caller then runs the SiLU step and forward()).
-    virtual at::Tensor forward_silu_gated(const at::Tensor& gate_up) const { return {}; }
+    // forward() with the steps of `f` folded into the matmul (decode_fusion.h), rounded as the separate steps
+    // round: e.g. SwiGLU's down projection taking gate_up = [.., 2 * in_features] with the SiLU in its input load.
+    // An undefined tensor, with nothing written, when this layer cannot do that here (the caller then runs the
+    // separate steps and forward()).
+    virtual at::Tensor forward_fused(const at::Tensor& x, const DecodeFusion& f) const { return {}; }
 };
 
 // The bias of linears merged along the output dimension (Linear::merge_outputs): each part's bias, or zeros for

@@ -155,8 +155,9 @@ at::Tensor LlamaModel::decode_step_static(const at::Tensor& ids, const at::Tenso
     at::Tensor h = embed(ids);
     if (fused_decode_problem().empty()) {
         StaticDecodeInputs in{cos_table, sin_table, position, decode_kernels_};
-        at::Tensor pending;
-        for (int64_t i = 0; i < num_blocks(); ++i) pending = blocks_[i]->decode_fused(h, pending, in, cache.k[i], cache.v[i]);
+        at::Tensor pending, sumsq;
+        for (int64_t i = 0; i < num_blocks(); ++i)
+            pending = blocks_[i]->decode_fused(h, pending, sumsq, in, cache.k[i], cache.v[i]);
         return logits(fused_add_rms_norm(h, pending, norm_w_, cfg_.rms_norm_eps, decode_kernels_));
     }
     AttentionContext ctx;

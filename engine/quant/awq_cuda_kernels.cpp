@@ -72,9 +72,10 @@ at::Tensor dense_forward(const AwqLinear& layer, const at::Tensor& x) {
     return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
 }
 
-// y = x W^T (+ b); gated: x = [.., 2 * in_features] holds SwiGLU's gate and up, and the kernel's input is
-// silu(gate) * up (only the fast layout's one-token decode kernel does that; kernel_forward_gated checks).
-at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, bool gated) {
+// y = x W^T (+ b), with the steps of `fusion` folded in when given (only the fast layout's one-token decode
+// kernel does those; kernel_forward_fused checks).
+at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, const DecodeFusion* fusion) {
+    const bool gated = fusion && fusion->silu_gated;
     const PackedW4& p = layer.packed();
     const std::string& where = layer.name();
     if (x_in.scalar_type() != layer.dtype())
@@ -115,7 +116,16 @@ at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, bool g
     if (m == 0) return y;
     // Programmatic dependent launch when the model asks for it (LlamaModel::set_fused_decode): the decode step's
     // kernels then overlap each one's launch and weight streaming with the tail of the previous one.
-    const awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0, gated ? 1 : 0};
+    awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0, gated ? 1 : 0};
+    if (fusion && fusion->residual.defined()) {
+        opt.residual = fusion->residual.data_ptr();
+        opt.sumsq_out = fusion->sumsq_out.data_ptr<float>();
+    }
+    if (fusion && fusion->sumsq_in.defined()) {
+        opt.sumsq_in = fusion->sumsq_in.data_ptr<float>();
+        opt.norm_weight = fusion->norm_weight.data_ptr();
+        opt.norm_eps = (float)fusion->norm_eps;
+    }
     const awq_dtype dt = x.scalar_type() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
     if (awq_w4a16_matmul(&w, x.data_ptr(), (int)m, dt, y.data_ptr(), ws, ws_bytes, stream, &opt) != 0)
         throw Error(where, awq_w4a16_last_error());
@@ -126,16 +136,33 @@ at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, bool g
 at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x) {
     // Layers the kernels cannot run (float32 compute, odd shapes) keep the dense path; see the header.
     if (!layer.kernel_problem().empty()) return dense_forward(layer, x);
-    return matmul_forward(layer, x, false);
+    return matmul_forward(layer, x, nullptr);
 }
 
-// One token through the fast layout: the SiLU rides in the decode kernel's input load. Anything else: undefined
-// (the caller runs the SiLU kernel and forward()).
-at::Tensor kernel_forward_gated(const AwqLinear& layer, const at::Tensor& gate_up) {
-    if (!layer.kernel_problem().empty() || layer.layout() != AwqLayout::Fast || gate_up.scalar_type() != layer.dtype() ||
-        gate_up.dim() < 1 || gate_up.size(-1) != 2 * layer.in_features() || gate_up.numel() != 2 * layer.in_features())
+// One token through the fast layout: the steps of `f` ride in the decode kernel. Anything else: undefined, with
+// nothing written (the caller runs the separate kernels and forward()).
+at::Tensor kernel_forward_fused(const AwqLinear& layer, const at::Tensor& x, const DecodeFusion& f) {
+    const int64_t k = layer.in_features(), n = layer.out_features();
+    const int64_t width = f.silu_gated ? 2 * k : k;
+    if (!layer.kernel_problem().empty() || layer.layout() != AwqLayout::Fast || x.scalar_type() != layer.dtype() ||
+        x.dim() < 1 || x.size(-1) != width || x.numel() != width)
         return {};
-    return matmul_forward(layer, gate_up, true);
+    auto fp32_vector = [&](const at::Tensor& t, int64_t len) {
+        return t.defined() && t.is_contiguous() && t.scalar_type() == at::kFloat && t.numel() == len &&
+               t.device() == x.device();
+    };
+    if (f.residual.defined()) {
+        if (layer.bias().defined() || !f.residual.is_contiguous() || f.residual.scalar_type() != layer.dtype() ||
+            f.residual.numel() != n || f.residual.device() != x.device() || n % 16 != 0 || !fp32_vector(f.sumsq_out, n / 16))
+            return {};
+    }
+    if (f.sumsq_in.defined()) {
+        if (f.silu_gated || k % 16 != 0 || !fp32_vector(f.sumsq_in, k / 16) || !f.norm_weight.defined() ||
+            !f.norm_weight.is_contiguous() || f.norm_weight.scalar_type() != layer.dtype() || f.norm_weight.numel() != k ||
+            f.norm_weight.device() != x.device() || !x.is_contiguous())
+            return {};
+    }
+    return matmul_forward(layer, x, &f);
 }
 
 }  // namespace
@@ -144,7 +171,7 @@ bool cuda_kernels_available() { return true; }
 
 void install_cuda_kernels() {
     AwqLinear::set_cuda_forward(&kernel_forward);
-    AwqLinear::set_cuda_gated_forward(&kernel_forward_gated);
+    AwqLinear::set_cuda_fused_forward(&kernel_forward_fused);
 }
 
 #else

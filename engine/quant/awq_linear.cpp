@@ -11,14 +11,14 @@ namespace awq {
 namespace {
 
 std::atomic<AwqLinear::CudaForward> g_cuda_forward{nullptr};
-std::atomic<AwqLinear::CudaForward> g_cuda_gated_forward{nullptr};
+std::atomic<AwqLinear::CudaFusedForward> g_cuda_fused_forward{nullptr};
 
 }  // namespace
 
 void AwqLinear::set_cuda_forward(CudaForward f) { g_cuda_forward.store(f); }
 AwqLinear::CudaForward AwqLinear::cuda_forward() { return g_cuda_forward.load(); }
-void AwqLinear::set_cuda_gated_forward(CudaForward f) { g_cuda_gated_forward.store(f); }
-AwqLinear::CudaForward AwqLinear::cuda_gated_forward() { return g_cuda_gated_forward.load(); }
+void AwqLinear::set_cuda_fused_forward(CudaFusedForward f) { g_cuda_fused_forward.store(f); }
+AwqLinear::CudaFusedForward AwqLinear::cuda_fused_forward() { return g_cuda_fused_forward.load(); }
 
 AwqLinear::AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
                      std::string name)
@@ -83,9 +83,9 @@ at::Tensor AwqLinear::forward(const at::Tensor& x) const {
     return bias_.defined() ? at::linear(x, w, bias_) : at::linear(x, w);
 }
 
-at::Tensor AwqLinear::forward_silu_gated(const at::Tensor& gate_up) const {
-    if (gate_up.is_cuda() && kernel_enabled_)
-        if (CudaForward f = cuda_gated_forward()) return f(*this, gate_up);
+at::Tensor AwqLinear::forward_fused(const at::Tensor& x, const DecodeFusion& fusion) const {
+    if (x.is_cuda() && kernel_enabled_)
+        if (CudaFusedForward f = cuda_fused_forward()) return f(*this, x, fusion);
     return {};
 }
 

@@ -26,9 +26,10 @@ public:
     using CudaForward = at::Tensor (*)(const AwqLinear& layer, const at::Tensor& x);
     static void set_cuda_forward(CudaForward f);
     static CudaForward cuda_forward();
-    // The same seam for forward_silu_gated: the result, or an undefined tensor when the kernel cannot fuse the SiLU.
-    static void set_cuda_gated_forward(CudaForward f);
-    static CudaForward cuda_gated_forward();
+    // The same seam for forward_fused: the result, or an undefined tensor when the kernel cannot fold `f`.
+    using CudaFusedForward = at::Tensor (*)(const AwqLinear& layer, const at::Tensor& x, const DecodeFusion& f);
+    static void set_cuda_fused_forward(CudaFusedForward f);
+    static CudaFusedForward cuda_fused_forward();
 
     // Packs `w` (4-bit, CPU) into `layout`; the bias comes from w.bias. `name` names the layer in errors.
     AwqLinear(const QuantizedWeight& w, AwqLayout layout, at::ScalarType dtype, at::Device device,
@@ -38,7 +39,7 @@ public:
               std::string name = "awq linear");
 
     at::Tensor forward(const at::Tensor& x) const override;
-    at::Tensor forward_silu_gated(const at::Tensor& gate_up) const override;
+    at::Tensor forward_fused(const at::Tensor& x, const DecodeFusion& f) const override;
     int64_t in_features() const override { return packed_.in_features; }
     int64_t out_features() const override { return packed_.out_features; }
     at::Tensor dense_weight() const override;  // the cached dequantized weight (made on first use)

@@ -22,6 +22,9 @@
 #include "model/rope.h"
 #include "tiny_llama_test_support.h"
 
+#ifdef AWQ_HAVE_CUDA
+#include "cuda/w4a16.h"
+#endif
 #if __has_include("quant/awq_cuda_kernels.h")
 #include "quant/awq_cuda_kernels.h"
 #define AWQ_TEST_HAS_KERNEL_HOOK 1
@@ -372,6 +375,7 @@ TEST(FusedDecode, SiluFusedIntoDownProjectionIsBitExact) {
     DecodeKernelOptions fused, separate;
     fused.silu_into_down = true;
     separate.silu_into_down = false;
+    fused.norm_into_matmul = separate.norm_into_matmul = false;  // (that fold's sums differ in order; tested below)
     expect_same_bits_with(*model, fused, separate, 40, 6, "silu in down");
 #endif
 }
@@ -389,8 +393,66 @@ TEST(FusedDecode, RopeFusedIntoAttentionIsBitExact) {
             DecodeKernelOptions fused, separate;
             fused.rope_into_attention = true;
             separate.rope_into_attention = false;
+            fused.norm_into_matmul = separate.norm_into_matmul = false;
             expect_same_bits_with(*model, fused, separate, 250, 10, std::string(dtype) + (merged ? " merged" : " separate"));
         }
+}
+
+// The residual add + RMSNorm folded into the 4-bit one-token matmuls (the o and down projections add into the
+// residual and leave sums of squares; q/k/v and gate/up normalize from them) against the add+RMSNorm kernel:
+// the same rounding steps, only the sum of squares adds in another order, so logits agree to a few units of
+// the dtype's rounding and the greedy tokens agree wherever the top-2 gap is clear. The kernels must also say
+// that they folded (the configuration string), with the SiLU in the down projection and without.
+TEST(FusedDecode, NormFoldedIntoTheMatmulsFollowsTheNormKernel) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+#ifndef AWQ_TEST_HAS_KERNEL_HOOK
+    GTEST_SKIP() << "built without the CUDA W4A16 kernels";
+#else
+    install_cuda_kernels();
+    if (!cuda_kernels_available()) GTEST_SKIP() << "no CUDA W4A16 kernels";
+    c10::InferenceMode guard;
+    for (const char* dtype : {"float16", "bfloat16"})
+        for (bool silu : {true, false}) {
+            const std::string what = std::string(dtype) + (silu ? " silu in down" : " silu kernel");
+            auto model = tiny_model("cuda", dtype);
+            quantize_linears(*model, AwqLayout::Fast);
+            ASSERT_EQ(model->merge_projections(), model->num_blocks());
+            const int64_t T = 30, steps = 8, cap = CudaGraphDecoder::padded_capacity(T + steps);
+            KVCache a = model->make_cache(1, cap), b = model->make_cache(1, cap);
+            const at::Tensor prompt = ids_tensor(prompts(1, T));
+            at::Tensor la = model->forward(prompt, &a, true);
+            model->forward(prompt, &b, true);
+            const auto [cos, sin] = model->rope_tables(cap);
+            DecodeKernelOptions folded, kernel;
+            folded.silu_into_down = kernel.silu_into_down = silu;
+            folded.pdl = kernel.pdl = true;
+            kernel.norm_into_matmul = false;
+            const double tol = 8.0 * unit_roundoff(model->dtype());
+            for (int64_t s = 0; s < steps; ++s) {
+                const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
+                const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
+                model->set_fused_decode(true, folded);
+                la = model->decode_step_static(next, pos, a, cos, sin);
+#ifdef AWQ_HAVE_CUDA
+                const std::string config = awq_w4a16_last_config();  // the step's last matmul: the down projection
+                EXPECT_NE(config.find("residual-out"), std::string::npos) << what << ": " << config;
+#endif
+                model->set_fused_decode(true, kernel);
+                const at::Tensor lb = model->decode_step_static(next, pos, b, cos, sin);
+                a.length += 1;
+                b.length += 1;
+                const at::Tensor fa = la.to(at::kFloat), fb = lb.to(at::kFloat);
+                const double scale = fb.abs().max().item<double>();
+                EXPECT_TRUE(at::isfinite(fa).all().item<bool>()) << what << " step " << s;
+                EXPECT_LE((fa - fb).abs().max().item<double>(), tol * scale * 4) << what << " step " << s;
+                auto top2 = fb.select(1, 0).topk(2, -1);
+                const double gap = (std::get<0>(top2)[0][0] - std::get<0>(top2)[0][1]).item<double>();
+                if (gap > 8 * tol * scale)
+                    EXPECT_EQ(fa.select(1, 0).argmax(-1).item<int64_t>(), std::get<1>(top2)[0][0].item<int64_t>())
+                        << what << " step " << s;
+            }
+        }
+#endif
 }
 
 }  // namespace

@@ -1,0 +1,22 @@
+#pragma once
+// What a one-token decode matmul may fold into itself (Linear::forward_fused), so that a decode step needs fewer
+// kernels: SwiGLU's SiLU on its input, the RMSNorm of its input, the residual add of its output. Only the 4-bit
+// fast layout's one-token CUDA kernel does these (kernels/cuda/w4a16.h, awq_w4_options); every other layer says
+// no (an undefined result) and the caller runs the separate kernels.
+#include <ATen/core/Tensor.h>
+
+namespace awq {
+
+struct DecodeFusion {
+    // x is [gate | up] (2 * in_features wide); the matmul's input is silu(gate) * up.
+    bool silu_gated = false;
+    // Input side: x is a residual h; the matmul's input is RMSNorm(h) * norm_weight, computed from sumsq_in
+    // (float [in_features / 16], the sums of squares per 16 values that a residual-output matmul wrote).
+    at::Tensor sumsq_in, norm_weight;
+    double norm_eps = 0;
+    // Output side: residual (dtype, in_features of the next layer = out_features) += y in place, and sumsq_out
+    // (float [out_features / 16]) receives the new residual's sums of squares per 16 values.
+    at::Tensor residual, sumsq_out;
+};
+
+}  // namespace awq
