@@ -157,7 +157,7 @@ at::Tensor kernel_forward_fused(const AwqLinear& layer, const at::Tensor& x, con
             return {};
     }
     if (f.sumsq_in.defined()) {
-        if (f.silu_gated || k % 16 != 0 || !fp32_vector(f.sumsq_in, k / 16) || !f.norm_weight.defined() ||
+        if (f.silu_gated || k % 16 != 0 || k > 8192 || !fp32_vector(f.sumsq_in, k / 16) || !f.norm_weight.defined() ||
             !f.norm_weight.is_contiguous() || f.norm_weight.scalar_type() != layer.dtype() || f.norm_weight.numel() != k ||
             f.norm_weight.device() != x.device() || !x.is_contiguous())
             return {};

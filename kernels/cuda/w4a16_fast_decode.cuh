@@ -173,10 +173,18 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                     res_in[t][h] = E::to_float(static_cast<const T*>(p.residual)[(tile0 + t) * 16 + (lane >> 2) + 8 * h]);
         }
     }
-    // RMSNorm fold: every warp sums the previous projection's k/16 tile partials in the same fixed order.
-    float part_sum = 0.f;
-    if (normed)
-        for (int i = lane; i < (p.k >> 4); i += 32) part_sum += p.sumsq_in[i];
+    // RMSNorm fold: every warp sums the previous projection's k/16 tile partials in the same fixed order. The
+    // loads are all issued here, independent of each other, and added only after the x slice's loads are issued
+    // (a running sum over a loop would wait out one L2 round trip per load, in front of the x staging).
+    constexpr int kPartsPerLane = 16;  // k <= 8192 (the launcher checks)
+    float parts[kPartsPerLane];
+    if (normed) {
+#pragma unroll
+        for (int j = 0; j < kPartsPerLane; ++j) {
+            const int i = lane + 32 * j;
+            parts[j] = i < (p.k >> 4) ? __ldg(p.sumsq_in + i) : 0.f;
+        }
+    }
 
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < kDecodeZeroBytes / 16) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
@@ -209,6 +217,9 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         cp_async_wait<0>();
         __syncwarp();
         if (normed) {  // x row 0 is the residual h: h -> dtype(w * dtype(h * inv)), as awq_add_rms_norm rounds it
+            float part_sum = 0.f;
+#pragma unroll
+            for (int j = 0; j < kPartsPerLane; ++j) part_sum += parts[j];
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
             const float inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);

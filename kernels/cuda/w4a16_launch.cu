@@ -229,6 +229,8 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         return fail("the residual fold needs both residual (16-byte aligned) and sumsq_out");
     if (fold_in && !(opt.sumsq_in && opt.norm_weight && aligned(opt.norm_weight, 16) && opt.norm_eps >= 0))
         return fail("the RMSNorm fold needs sumsq_in, a 16-byte aligned norm_weight and norm_eps >= 0");
+    if (fold_in && w->k > 8192)
+        return fail("the RMSNorm fold takes k <= 8192 (a lane sums 16 partials), got k=" + std::to_string(w->k));
     if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
