@@ -11,12 +11,17 @@ struct DecodeFusion {
     // x is [gate | up] (2 * in_features wide); the matmul's input is silu(gate) * up.
     bool silu_gated = false;
     // Input side: x is a residual h; the matmul's input is RMSNorm(h) * norm_weight, computed from sumsq_in
-    // (float [in_features / 16], the sums of squares per 16 values that a residual-output matmul wrote).
+    // (float [copies * in_features / 16], the sums of squares per 16 values that a residual-output matmul wrote,
+    // in copies: decode_sumsq_floats).
     at::Tensor sumsq_in, norm_weight;
     double norm_eps = 0;
     // Output side: residual (dtype, in_features of the next layer = out_features) += y in place, and sumsq_out
-    // (float [out_features / 16]) receives the new residual's sums of squares per 16 values.
+    // (float [decode_sumsq_floats(out_features)]) receives the new residual's sums of squares per 16 values.
     at::Tensor residual, sumsq_out;
 };
+
+// Floats of a sums-of-squares buffer for `features` values: the kernels keep 8 copies (kernels/cuda/w4a16.h,
+// AWQ_W4_SUMSQ_COPIES) so that their many readers do not queue on a few cache lines.
+inline int64_t decode_sumsq_floats(int64_t features) { return 8 * (features / 16); }
 
 }  // namespace awq

@@ -113,7 +113,7 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
     const int64_t H = cfg_->hidden_size, qn = cfg_->num_attention_heads * cfg_->head_dim,
                   kvn = cfg_->num_key_value_heads * cfg_->head_dim;
     const bool fold = opt.norm_into_matmul && residual.numel() == H;  // one token
-    auto sums_buffer = [&] { return at::empty({H / 16}, residual.options().dtype(at::kFloat)); };
+    auto sums_buffer = [&] { return at::empty({decode_sumsq_floats(H)}, residual.options().dtype(at::kFloat)); };
     auto normed = [&](const at::Tensor& sums, const at::Tensor& weight) {
         DecodeFusion f;
         f.sumsq_in = sums;

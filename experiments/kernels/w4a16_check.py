@@ -19,6 +19,7 @@ from w4a16_lib import (DTYPES, FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_D
                        load_autoawq_triton)
 
 TOL = {torch.float16: 2e-3, torch.bfloat16: 1e-2}
+COPIES = 8  # AWQ_W4_SUMSQ_COPIES (w4a16.h): the residual fold's sums of squares are kept in this many copies
 NAMES = {GEMM: "gemm", GEMV: "gemv", FAST: "fast"}
 PATHS = {PATH_AUTO: "auto", PATH_DIRECT: "direct", PATH_DEQUANT: "dequant"}
 
@@ -180,13 +181,13 @@ def main():
                 x = torch.randn(1, kk, dtype=dtype, device="cuda")
                 res = torch.randn(1, nn, dtype=dtype, device="cuda")
                 res0 = res.clone()
-                sq = torch.full((nn // 16,), float("nan"), dtype=torch.float32, device="cuda")
+                sq = torch.full((COPIES, nn // 16), float("nan"), dtype=torch.float32, device="cuda")
                 y = poisoned(1, nn, dtype)
                 rc = lib.matmul(w, x, y, pdl=1, warps=warps, residual=res, sumsq_out=sq)
                 torch.cuda.synchronize()
                 ref = x.double() @ wref.T
                 want_res = (res0.float() + y.float()).to(dtype)
-                want_sq = (want_res.double() ** 2).reshape(-1, 16).sum(1)
+                want_sq = (want_res.double() ** 2).reshape(-1, 16).sum(1).expand(COPIES, -1)  # every copy
                 ok = rc == 0 and rel(y, ref) < TOL[dtype] and torch.equal(res, want_res) and \
                     bool(((sq.double() - want_sq).abs() <= 1e-5 * want_sq + 1e-6).all())
                 r = dict(what="residual fold", group=group, k=kk, n=nn, dtype=str(dtype)[6:], warps=warps, ok=ok,
@@ -196,7 +197,7 @@ def main():
                     failures.append(r)
                 # Input side: x = h (a residual), its tile sums, the norm weight.
                 h = torch.randn(1, kk, dtype=dtype, device="cuda") * 3
-                sums = (h.double() ** 2).reshape(-1, 16).sum(1).float()
+                sums = (h.double() ** 2).reshape(-1, 16).sum(1).float().expand(COPIES, -1).contiguous()
                 nw = (torch.rand(kk, device="cuda") + 0.5).to(dtype)
                 eps = 1e-5
                 inv = torch.rsqrt((h.double() ** 2).mean() + eps)
@@ -215,7 +216,7 @@ def main():
         x2 = torch.randn(2, kk, dtype=torch.float16, device="cuda")
         y2 = poisoned(2, nn, torch.float16)
         res2 = torch.zeros(2, nn, dtype=torch.float16, device="cuda")
-        sq2 = torch.zeros(nn // 16, dtype=torch.float32, device="cuda")
+        sq2 = torch.zeros(COPIES, nn // 16, dtype=torch.float32, device="cuda")
         refused = lib.matmul(w, x2, y2, residual=res2, sumsq_out=sq2) != 0 and "fold" in lib.error()
         cfg_rows.append(dict(what="fold refused for m=2", ok=refused))
         if not refused:

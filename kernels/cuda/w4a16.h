@@ -41,6 +41,8 @@ typedef struct {
     int zeros_width;      // gemv layout only: zw (see kernels/cpu/w4_layouts.h)
 } awq_w4_weight;
 
+#define AWQ_W4_SUMSQ_COPIES 8
+
 typedef struct {
     awq_w4_path path;  // AUTO picks by m, layout and workspace
     int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv)
@@ -62,9 +64,12 @@ typedef struct {
                        // AUTO or DIRECT, warps >= 0, no split) does this; anything else is an error.
     // Residual add + RMSNorm folded into the neighbouring one-token matmuls (same kernel and conditions as
     // x_gated; NULL / 0 = off). Output side: residual[n] (dtype) becomes dtype(residual + dtype(y)) in place
-    // (y is written as usual) and sumsq_out[n / 16] receives, per 16-row tile, the fp32 sum of squares of the new
-    // residual rows. Input side: x is such a residual h and sumsq_in[k / 16] its tile sums; the matmul's input is
+    // (y is written as usual) and sumsq_out[AWQ_W4_SUMSQ_COPIES][n / 16] receives, per 16-row tile, the fp32 sum
+    // of squares of the new residual rows (the same values in every copy). Input side: x is such a residual h
+    // (k <= 8192) and sumsq_in its tile sums in that layout; the matmul's input is
     // dtype(norm_weight * dtype(h * rsqrt(sum / k + norm_eps))), LlamaRMSNorm as awq_add_rms_norm rounds it.
+    // (Copies because every warp of the consumer reads all k / 16 sums at once: one copy's few cache lines
+    // would queue every block's reads in one L2 slice.)
     void* residual;
     float* sumsq_out;
     const float* sumsq_in;

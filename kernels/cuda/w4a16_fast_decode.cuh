@@ -182,7 +182,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
 #pragma unroll
         for (int j = 0; j < kPartsPerLane; ++j) {
             const int i = lane + 32 * j;
-            parts[j] = i < (p.k >> 4) ? __ldg(p.sumsq_in + i) : 0.f;
+            parts[j] = i < (p.k >> 4) ? __ldg(p.sumsq_in + (blockIdx.x % AWQ_W4_SUMSQ_COPIES) * (p.k >> 4) + i) : 0.f;
         }
     }
 
@@ -407,7 +407,8 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 }
 #pragma unroll
                 for (int o = 16; o >= 4; o >>= 1) sq += __shfl_xor_sync(0xffffffffu, sq, o);
-                if (lane == 0) p.sumsq_out[tile0 + t] = sq;
+                if ((lane & 3) == 0 && (lane >> 2) < AWQ_W4_SUMSQ_COPIES)  // lanes 4i all hold the sum
+                    p.sumsq_out[(lane >> 2) * (p.n >> 4) + tile0 + t] = sq;
             }
         }
     }
