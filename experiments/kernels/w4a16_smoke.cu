@@ -119,6 +119,30 @@ int main() {
                                         rc ? awq_w4a16_last_error() : "NaN/unwritten");
                         }
                         CK(cudaFree(dgu));
+                        // The residual + RMSNorm fold, both sides in one call: x is a residual h normalized from
+                        // sums of squares (any positive values), y added into a residual with its sums written.
+                        std::vector<float> sums((size_t)AWQ_W4_SUMSQ_COPIES * (k / 16), 1.0f);
+                        void* dsin = upload(sums);
+                        void* dsout = upload(sums);
+                        std::vector<uint16_t> res0(n, 0);
+                        void* dres = upload(res0);
+                        awq_w4_options fold{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 1, 0, 0};
+                        fold.residual = dres;
+                        fold.sumsq_out = static_cast<float*>(dsout);
+                        fold.sumsq_in = static_cast<const float*>(dsin);
+                        fold.norm_weight = dx;  // any k values of the dtype
+                        fold.norm_eps = 1e-5f;
+                        const int frc = awq_w4a16_matmul(&dw[2], dx, 1, (awq_dtype)dt, dy, ws, wsb, 0, &fold);
+                        CK(cudaDeviceSynchronize());
+                        ++cases;
+                        if (frc != 0) {
+                            ++failures;
+                            std::printf("FAIL fold g=%d sym=%d %s %s\n", group, (int)sym, dt ? "bf16" : "fp16",
+                                        awq_w4a16_last_error());
+                        }
+                        CK(cudaFree(dsin));
+                        CK(cudaFree(dsout));
+                        CK(cudaFree(dres));
                     }
                     CK(cudaFree(dx));
                     CK(cudaFree(dy));
