@@ -216,37 +216,37 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         cp_async_commit();
         cp_async_wait<0>();
         __syncwarp();
-        if (normed) {  // x row 0 is the residual h: h -> dtype(w * dtype(h * inv)), as awq_add_rms_norm rounds it
+        // RMSNorm fold: x row 0 is the residual h; each piece becomes dtype(w * dtype(h * inv)) (as awq_add_rms_norm
+        // rounds it) in the same pass that sums it for the zero points.
+        float inv = 0.f;
+        if (normed) {
             float part_sum = 0.f;
 #pragma unroll
             for (int j = 0; j < kPartsPerLane; ++j) part_sum += parts[j];
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
-            const float inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);
-            for (int pc = lane; pc < pieces; pc += 32) {  // row 0: the swizzle is the identity
-                uint4* xp = reinterpret_cast<uint4*>(xs + (pc << 4));
-                const uint4 hv = *xp, wv = *reinterpret_cast<const uint4*>(wrow + (pc << 4));
-                const T* he = reinterpret_cast<const T*>(&hv);
-                const T* we = reinterpret_cast<const T*>(&wv);
-                uint4 o;
-                T* oe = reinterpret_cast<T*>(&o);
-#pragma unroll
-                for (int j = 0; j < 8; ++j)
-                    oe[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(he[j]) * inv)));
-                *xp = o;
-            }
-            __syncwarp();
+            inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);
         }
         // kPPR lanes per (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR
         // divides 32, so a group never straddles two iterations).
         const int per_row = nunits * GM * kPPR;
         for (int r = 0; r < tv; ++r) {
-            const uint8_t* srow = xs + (size_t)r * rowbytes;
+            uint8_t* srow = xs + (size_t)r * rowbytes;
             for (int i0 = 0; i0 < per_row; i0 += 32) {
                 const int i = i0 + lane;
                 float sum = 0.f;
                 if (i < per_row) {
-                    const uint4 v = *reinterpret_cast<const uint4*>(srow + ((i ^ (r & 7)) << 4));
+                    uint4* xp = reinterpret_cast<uint4*>(srow + ((i ^ (r & 7)) << 4));
+                    uint4 v = *xp;
+                    if (normed && i < pieces) {  // (m = 1: r = 0, unswizzled)
+                        const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
+                        T* ve = reinterpret_cast<T*>(&v);
+                        const T* we = reinterpret_cast<const T*>(&wv);
+#pragma unroll
+                        for (int j = 0; j < 8; ++j)
+                            ve[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(ve[j]) * inv)));
+                        *xp = v;
+                    }
                     const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
 #pragma unroll
                     for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
