@@ -58,9 +58,6 @@ public:
         want_greedy_ = want_graph_ && cfg.device_greedy && cfg.sampling.temperature == 0.0f &&
                        cfg.sampling.repetition_penalty == 1.0f;
     }
-    ~DecodeSteps() {
-        if (graph_) graph_->drain();
-    }
     // Cache for `tokens` tokens (padded when a graph will attend over its whole capacity).
     KVCache make_cache(int64_t batch, int64_t tokens) const {
         return model_.make_cache(batch, want_graph_ ? CudaGraphDecoder::padded_capacity(tokens) : tokens);

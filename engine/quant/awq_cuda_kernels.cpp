@@ -139,10 +139,10 @@ at::Tensor kernel_forward(const AwqLinear& layer, const at::Tensor& x) {
     return matmul_forward(layer, x, nullptr);
 }
 
+static_assert(AWQ_W4_SUMSQ_COPIES == 8, "decode_sumsq_floats (decode_fusion.h) assumes the kernels' copies");
+
 // One token through the fast layout: the steps of `f` ride in the decode kernel. Anything else: undefined, with
 // nothing written (the caller runs the separate kernels and forward()).
-static_assert(AWQ_W4_SUMSQ_COPIES * 16 == 8 * 16, "decode_sumsq_floats (decode_fusion.h) assumes the kernels' copies");
-
 at::Tensor kernel_forward_fused(const AwqLinear& layer, const at::Tensor& x, const DecodeFusion& f) {
     const int64_t k = layer.in_features(), n = layer.out_features();
     const int64_t width = f.silu_gated ? 2 * k : k;
@@ -156,11 +156,11 @@ at::Tensor kernel_forward_fused(const AwqLinear& layer, const at::Tensor& x, con
     if (f.residual.defined()) {
         if (layer.bias().defined() || !f.residual.is_contiguous() || f.residual.scalar_type() != layer.dtype() ||
             f.residual.numel() != n || f.residual.device() != x.device() || n % 16 != 0 ||
-            !fp32_vector(f.sumsq_out, AWQ_W4_SUMSQ_COPIES * n / 16))
+            !fp32_vector(f.sumsq_out, decode_sumsq_floats(n)))
             return {};
     }
     if (f.sumsq_in.defined()) {
-        if (f.silu_gated || k % 16 != 0 || k > 8192 || !fp32_vector(f.sumsq_in, AWQ_W4_SUMSQ_COPIES * k / 16) || !f.norm_weight.defined() ||
+        if (f.silu_gated || k % 16 != 0 || k > 8192 || !fp32_vector(f.sumsq_in, decode_sumsq_floats(k)) || !f.norm_weight.defined() ||
             !f.norm_weight.is_contiguous() || f.norm_weight.scalar_type() != layer.dtype() || f.norm_weight.numel() != k ||
             f.norm_weight.device() != x.device() || !x.is_contiguous())
             return {};

@@ -12,7 +12,10 @@
 // zero bias comes from one LOP3 on the zero byte; the fp16 rows that carry 16 q are divided by 16 once at
 // the end. The K split ends in one block barrier and a fixed-order shared-memory sum: deterministic, no
 // clusters, no workspace. Optionally (x_gated) the x rows are SwiGLU's [gate | up] and the staging computes
-// silu(gate) * up with the SiLU kernel's rounding, so the down projection needs no separate SiLU launch.
+// silu(gate) * up with the SiLU kernel's rounding, so the down projection needs no separate SiLU launch. With one
+// token the residual add + RMSNorm can ride along too (w4a16.h, awq_w4_options residual ... norm_eps): warp 0's
+// epilogue adds y into the residual and writes per-tile sums of squares; the staging of the next such matmul
+// sums those and normalizes its x slice in the pass that computes the sums of x.
 //
 // Data layout (kernels/cpu/w4_layouts.h, "fast"): qweight uint32 [ceil(k/128)][n/16][2][32 lanes][4] (mma A
 // fragments, unit-major: unit u of tile t is 1 KB at ((u * tiles + t) * 2 + h) * 32 + lane in 16-byte
@@ -23,14 +26,14 @@
 // rows past m read a zero block instead.
 // Per unit and tile a lane issues 2 LDG.128 (weights), GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)],
 // 8 x (1 shift + 4 LOP3) dequantization (fp16), 8*NT HMMA, per group 4*NT x 2 FFMA for zero and scale; and
-// per unit 4*NT LDSM shared by the TPW tiles. About 100 instructions per unit and tile (SASS, TPW 1).
+// per unit 4*NT LDSM shared by the TPW tiles. About 93 instructions per unit and tile (SASS, TPW 1; 88 in the
+// one-token instances, kOne).
 // Bytes moved: n*k/2 + n*k/group*2 [+ n*k/group/2] from DRAM once; x once per block from L2; y once.
 #include "w4a16_fast.cuh"
 
 namespace awq::cuda {
 
 constexpr int kDecodeMaxSmem = 200 * 1024;
-
 
 // Zero block of a warp: what ldmatrix's rows past the tokens read; 256 bytes because with one token those lanes
 // keep the valid lanes' immediate offsets (up to 208 + 16 bytes), so no address is computed per load.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -330,10 +331,12 @@ TEST(FusedDecode, MergedProjectionsWithProgrammaticLaunchFollowTheReferencePath)
     }
 }
 
-// Teacher-forced static decode steps of `model` with kernel options `one` and `two` on two caches: the logits of
-// every step and the caches at the end must be bit-identical.
-void expect_same_bits_with(LlamaModel& model, const DecodeKernelOptions& one, const DecodeKernelOptions& two,
-                           int64_t T, int64_t steps, const std::string& what) {
+// Teacher-forced static decode steps of `model` after a T-token prompt, with kernel options `two` then `one`, each
+// on its own cache; every step feeds `one`'s greedy token to both and calls check(step, logits of one, logits of
+// two) right after `one`'s step (so the kernels' last configuration is `one`'s). Returns the two caches.
+std::pair<KVCache, KVCache> decode_with_both(
+    LlamaModel& model, const DecodeKernelOptions& one, const DecodeKernelOptions& two, int64_t T, int64_t steps,
+    const std::function<void(int64_t, const at::Tensor&, const at::Tensor&)>& check) {
     const int64_t cap = CudaGraphDecoder::padded_capacity(T + steps);
     KVCache a = model.make_cache(1, cap), b = model.make_cache(1, cap);
     const at::Tensor prompt = ids_tensor(prompts(1, T));
@@ -343,16 +346,25 @@ void expect_same_bits_with(LlamaModel& model, const DecodeKernelOptions& one, co
     for (int64_t s = 0; s < steps; ++s) {
         const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model.device());
         const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
-        model.set_fused_decode(true, one);
-        la = model.decode_step_static(next, pos, a, cos, sin);
         model.set_fused_decode(true, two);
         const at::Tensor lb = model.decode_step_static(next, pos, b, cos, sin);
+        model.set_fused_decode(true, one);
+        la = model.decode_step_static(next, pos, a, cos, sin);
         a.length += 1;
         b.length += 1;
+        check(s, la, lb);
+    }
+    return {std::move(a), std::move(b)};
+}
+
+// The same with `one` and `two`: the logits of every step and the caches at the end must be bit-identical.
+void expect_same_bits_with(LlamaModel& model, const DecodeKernelOptions& one, const DecodeKernelOptions& two,
+                           int64_t T, int64_t steps, const std::string& what) {
+    const auto [a, b] = decode_with_both(model, one, two, T, steps, [&](int64_t s, const at::Tensor& la, const at::Tensor& lb) {
         EXPECT_TRUE(at::isfinite(la).all().item<bool>()) << what << " step " << s;
         EXPECT_TRUE(at::equal(la, lb)) << what << " step " << s << ": max diff "
                                        << (la.to(at::kFloat) - lb.to(at::kFloat)).abs().max().item<double>();
-    }
+    });
     for (int64_t i = 0; i < model.num_blocks(); ++i) {
         EXPECT_TRUE(at::equal(a.k[i].narrow(2, 0, a.length), b.k[i].narrow(2, 0, b.length))) << what << " K " << i;
         EXPECT_TRUE(at::equal(a.v[i].narrow(2, 0, a.length), b.v[i].narrow(2, 0, b.length))) << what << " V " << i;
@@ -417,30 +429,16 @@ TEST(FusedDecode, NormFoldedIntoTheMatmulsFollowsTheNormKernel) {
             auto model = tiny_model("cuda", dtype);
             quantize_linears(*model, AwqLayout::Fast);
             ASSERT_EQ(model->merge_projections(), model->num_blocks());
-            const int64_t T = 30, steps = 8, cap = CudaGraphDecoder::padded_capacity(T + steps);
-            KVCache a = model->make_cache(1, cap), b = model->make_cache(1, cap);
-            const at::Tensor prompt = ids_tensor(prompts(1, T));
-            at::Tensor la = model->forward(prompt, &a, true);
-            model->forward(prompt, &b, true);
-            const auto [cos, sin] = model->rope_tables(cap);
             DecodeKernelOptions folded, kernel;
             folded.silu_into_down = kernel.silu_into_down = silu;
             folded.pdl = kernel.pdl = true;
             kernel.norm_into_matmul = false;
             const double tol = 8.0 * unit_roundoff(model->dtype());
-            for (int64_t s = 0; s < steps; ++s) {
-                const at::Tensor next = la.select(1, 0).argmax(-1).unsqueeze(1).to(model->device());
-                const at::Tensor pos = at::full({1}, a.length, cuda(at::kLong));
-                model->set_fused_decode(true, folded);
-                la = model->decode_step_static(next, pos, a, cos, sin);
+            decode_with_both(*model, folded, kernel, 30, 8, [&](int64_t s, const at::Tensor& la, const at::Tensor& lb) {
 #ifdef AWQ_HAVE_CUDA
                 const std::string config = awq_w4a16_last_config();  // the step's last matmul: the down projection
                 EXPECT_NE(config.find("residual-out"), std::string::npos) << what << ": " << config;
 #endif
-                model->set_fused_decode(true, kernel);
-                const at::Tensor lb = model->decode_step_static(next, pos, b, cos, sin);
-                a.length += 1;
-                b.length += 1;
                 const at::Tensor fa = la.to(at::kFloat), fb = lb.to(at::kFloat);
                 const double scale = fb.abs().max().item<double>();
                 EXPECT_TRUE(at::isfinite(fa).all().item<bool>()) << what << " step " << s;
@@ -450,7 +448,7 @@ TEST(FusedDecode, NormFoldedIntoTheMatmulsFollowsTheNormKernel) {
                 if (gap > 8 * tol * scale)
                     EXPECT_EQ(fa.select(1, 0).argmax(-1).item<int64_t>(), std::get<1>(top2)[0][0].item<int64_t>())
                         << what << " step " << s;
-            }
+            });
         }
 #endif
 }
