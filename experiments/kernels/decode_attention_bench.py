@@ -2,22 +2,42 @@
 rotary + KV-write kernel followed by the attention kernel, against the attention kernel with both folded in
 (awq_decode_rope_attention), and the attention kernel alone. Each call reads a different layer's KV cache
 (32 copies, so the reads come from DRAM as in a decode step); CUDA-graph timed, median microseconds per call.
-Usage: python3 experiments/kernels/decode_attention_bench.py BUILD_DIR/libw4a16_bench.so [OUT.json]"""
+Usage: python3 experiments/kernels/decode_attention_bench.py BUILD_DIR/libw4a16_bench.so [OUT.json]
+       (also writes OUT.md); python3 experiments/kernels/decode_attention_bench.py --table OUT.json (the table again)"""
 import ctypes
 import json
 import math
 import sys
 
-import torch
-
-from w4a16_bench import time_call
 
 LAYERS = 32
 P = ctypes.c_void_p
 I = ctypes.c_int
 
 
+def markdown(result):
+    """The readable table of a result file."""
+    lines = [f"# Decode attention, one layer ({result['device']})", "",
+             "Median microseconds per call, CUDA-graph timed, K/V of 32 layer caches rotated (read from DRAM), fp16. "
+             "`rope then attention`: awq_rope_kv_write + awq_decode_attention; `fused`: awq_decode_rope_attention; "
+             "`attention only`: awq_decode_attention alone (its q already rotated). PDL = programmatic dependent launch.",
+             "", "| shape | batch | q/kv heads | head_dim | capacity | position | rope then attention | fused | attention only "
+             "| rope then attention (PDL) | fused (PDL) | attention only (PDL) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["records"]:
+        cells = [r["shape"], r["batch"], f"{r['q_heads']}/{r['kv_heads']}", r["head_dim"], r["capacity"], r["position"]]
+        cells += [f"{r[f'{k}_pdl{p}_us']:.2f}" for p in (0, 1) for k in ("rope_then_attention", "rope_attention", "attention_only")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
+    if sys.argv[1] == "--table":
+        with open(sys.argv[2]) as f:
+            sys.stdout.write(markdown(json.load(f)))
+        return
+    import torch
+    from w4a16_bench import time_call
     so = ctypes.CDLL(sys.argv[1])
     so.awq_decode_last_error.restype = ctypes.c_char_p
     so.awq_decode_attention_scratch_floats.restype = ctypes.c_size_t
@@ -78,8 +98,11 @@ def main():
             records.append(row)
             print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     if len(sys.argv) > 2:
+        result = dict(device=torch.cuda.get_device_name(), records=records)
         with open(sys.argv[2], "w") as f:
-            json.dump(dict(device=torch.cuda.get_device_name(), records=records), f, indent=1)
+            json.dump(result, f, indent=1)
+        with open(sys.argv[2].rsplit(".", 1)[0] + ".md", "w") as f:
+            f.write(markdown(result))
 
 
 if __name__ == "__main__":
