@@ -15,6 +15,9 @@ struct DecodeFusion {
     // in copies: decode_sumsq_floats).
     at::Tensor sumsq_in, norm_weight;
     double norm_eps = 0;
+    // The rsqrt applied to the output instead: the input is dtype(norm_weight * h) and y is scaled (w4a16.h,
+    // awq_w4_options::norm_on_output). Rounded at another place than LlamaRMSNorm, equally close to exact.
+    bool norm_on_output = false;
     // Output side: residual (dtype, in_features of the next layer = out_features) += y in place, and sumsq_out
     // (float [decode_sumsq_floats(out_features)]) receives the new residual's sums of squares per 16 values.
     at::Tensor residual, sumsq_out;

@@ -25,6 +25,10 @@ struct DecodeKernelOptions {
     // normalize their input from those; Linear::forward_fused). Off, or where a layer cannot, the add+RMSNorm
     // kernel runs.
     bool norm_into_matmul = true;
+    // With the fold: the RMSNorm's rsqrt applied to the matmul's output (DecodeFusion::norm_on_output), so the
+    // kernel does not wait for the sums of squares before it starts; off normalizes the input as LlamaRMSNorm
+    // rounds it.
+    bool norm_on_output = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

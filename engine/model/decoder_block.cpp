@@ -119,6 +119,7 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
         f.sumsq_in = sums;
         f.norm_weight = weight;
         f.norm_eps = eps;
+        f.norm_on_output = opt.norm_on_output;
         return f;
     };
 

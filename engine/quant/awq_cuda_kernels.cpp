@@ -116,7 +116,9 @@ at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, const 
     if (m == 0) return y;
     // Programmatic dependent launch when the model asks for it (LlamaModel::set_fused_decode): the decode step's
     // kernels then overlap each one's launch and weight streaming with the tail of the previous one.
-    awq_w4_options opt{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, layer.programmatic_launch() ? 1 : 0, 0, gated ? 1 : 0};
+    awq_w4_options opt = {};  // path AUTO, everything else off
+    opt.pdl = layer.programmatic_launch() ? 1 : 0;
+    opt.x_gated = gated ? 1 : 0;
     if (fusion && fusion->residual.defined()) {
         opt.residual = fusion->residual.data_ptr();
         opt.sumsq_out = fusion->sumsq_out.data_ptr<float>();
@@ -125,6 +127,7 @@ at::Tensor matmul_forward(const AwqLinear& layer, const at::Tensor& x_in, const 
         opt.sumsq_in = fusion->sumsq_in.data_ptr<float>();
         opt.norm_weight = fusion->norm_weight.data_ptr();
         opt.norm_eps = (float)fusion->norm_eps;
+        opt.norm_on_output = fusion->norm_on_output ? 1 : 0;
     }
     const awq_dtype dt = x.scalar_type() == at::kHalf ? AWQ_DTYPE_F16 : AWQ_DTYPE_BF16;
     if (awq_w4a16_matmul(&w, x.data_ptr(), (int)m, dt, y.data_ptr(), ws, ws_bytes, stream, &opt) != 0)

@@ -132,13 +132,16 @@ int main() {
                         fold.sumsq_in = static_cast<const float*>(dsin);
                         fold.norm_weight = dx;  // any k values of the dtype
                         fold.norm_eps = 1e-5f;
-                        const int frc = awq_w4a16_matmul(&dw[2], dx, 1, (awq_dtype)dt, dy, ws, wsb, 0, &fold);
-                        CK(cudaDeviceSynchronize());
-                        ++cases;
-                        if (frc != 0) {
-                            ++failures;
-                            std::printf("FAIL fold g=%d sym=%d %s %s\n", group, (int)sym, dt ? "bf16" : "fp16",
-                                        awq_w4a16_last_error());
+                        for (int post = 0; post < 2; ++post) {  // the rsqrt on x, then on y
+                            fold.norm_on_output = post;
+                            const int frc = awq_w4a16_matmul(&dw[2], dx, 1, (awq_dtype)dt, dy, ws, wsb, 0, &fold);
+                            CK(cudaDeviceSynchronize());
+                            ++cases;
+                            if (frc != 0) {
+                                ++failures;
+                                std::printf("FAIL fold g=%d sym=%d %s post=%d %s\n", group, (int)sym,
+                                            dt ? "bf16" : "fp16", post, awq_w4a16_last_error());
+                            }
                         }
                         CK(cudaFree(dsin));
                         CK(cudaFree(dsout));

@@ -70,11 +70,16 @@ typedef struct {
     // dtype(norm_weight * dtype(h * rsqrt(sum / k + norm_eps))), LlamaRMSNorm as awq_add_rms_norm rounds it.
     // (Copies because every warp of the consumer reads all k / 16 sums at once: one copy's few cache lines
     // would queue every block's reads in one L2 slice.)
+    // norm_on_output = 1 (input side only) moves the rsqrt to the output: the matmul's input is
+    // dtype(norm_weight * h) and y = dtype(rsqrt(sum / k + norm_eps) * (x W^T)), so no warp waits for the sums
+    // before it starts. The same product rounded at another place: not LlamaRMSNorm's bits, but as close to the
+    // exact result. With fp16 the caller must know that norm_weight * h cannot overflow (|norm_weight| <= 1 does).
     void* residual;
     float* sumsq_out;
     const float* sumsq_in;
     const void* norm_weight;
     float norm_eps;
+    int norm_on_output;
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

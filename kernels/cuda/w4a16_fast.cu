@@ -75,6 +75,7 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.sumsq_in = cfg.sumsq_in;
         p.norm_weight = cfg.norm_weight;
         p.norm_eps = cfg.norm_eps;
+        p.norm_on_output = cfg.norm_on_output ? 1 : 0;
         const dim3 grid(w.n / 16 / cfg.wn, (m + cfg.tokens - 1) / cfg.tokens);
         return dtype == AWQ_DTYPE_F16 ? fast_decode_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_decode_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);

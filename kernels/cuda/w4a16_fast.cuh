@@ -51,6 +51,7 @@ struct FastParams {
     const float* sumsq_in;    // input side: x is a residual h with these k/16 tile sums; the input is its RMSNorm
     const void* norm_weight;  // input side: [k]
     float norm_eps;
+    int norm_on_output;       // input side: stage dtype(norm_weight * h), scale y by the rsqrt instead
 };
 
 template <int NT, int WN>

@@ -15,7 +15,8 @@
 // silu(gate) * up with the SiLU kernel's rounding, so the down projection needs no separate SiLU launch. With one
 // token the residual add + RMSNorm can ride along too (w4a16.h, awq_w4_options residual ... norm_eps): warp 0's
 // epilogue adds y into the residual and writes per-tile sums of squares; the staging of the next such matmul
-// sums those and normalizes its x slice in the pass that computes the sums of x.
+// sums those and normalizes its x slice in the pass that computes the sums of x; or (norm_on_output) stages
+// dtype(w * h) and lets warp 0 multiply y by the rsqrt, so that no warp waits for the sums before its first mma.
 //
 // Data layout (kernels/cpu/w4_layouts.h, "fast"): qweight uint32 [ceil(k/128)][n/16][2][32 lanes][4] (mma A
 // fragments, unit-major: unit u of tile t is 1 KB at ((u * tiles + t) * 2 + h) * 32 + lane in 16-byte
@@ -105,6 +106,9 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     const int nch = min(kchunks, 2 * u1) - 2 * u0;  // 64-k chunks of x this warp has (the last unit may be half)
     const int rowbytes = per * 256;
     const bool normed = p.sumsq_in != nullptr;  // (m = 1, checked by the launcher)
+    // norm_on_output: the staged input is dtype(w * h) and warp 0 scales y by the rsqrt, so only warp 0 needs the
+    // partial sums, and only in its epilogue: no warp waits for them before its first mma.
+    const bool norm_post = normed && p.norm_on_output;
     uint8_t* xs = smem + (size_t)warp * fast_decode_warp_bytes(NT, GM, tv, per, normed);
     uint8_t* wrow = xs + (size_t)tv * rowbytes;  // normed: this warp's slice of the norm weight
     uint8_t* zero16 = wrow + (normed ? rowbytes : 0);
@@ -181,13 +185,15 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     // (a running sum over a loop would wait out one L2 round trip per load, in front of the x staging).
     constexpr int kPartsPerLane = 16;  // k <= 8192 (the launcher checks)
     float parts[kPartsPerLane];
-    if (normed) {
+    if (normed && (!norm_post || warp == 0)) {
 #pragma unroll
         for (int j = 0; j < kPartsPerLane; ++j) {
             const int i = lane + 32 * j;
             parts[j] = i < (p.k >> 4) ? __ldg(p.sumsq_in + (blockIdx.x % AWQ_W4_SUMSQ_COPIES) * (p.k >> 4) + i) : 0.f;
         }
     }
+
+    float part_sum = 0.f;  // normed: this lane's share of the sum of h^2
 
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < kDecodeZeroBytes / 16) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
@@ -221,11 +227,14 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         __syncwarp();
         // RMSNorm fold: x row 0 is the residual h; each piece becomes dtype(w * dtype(h * inv)) (as awq_add_rms_norm
         // rounds it) in the same pass that sums it for the zero points.
-        float inv = 0.f;
-        if (normed) {
-            float part_sum = 0.f;
+        // norm_post: the piece becomes dtype(w * h) (one rounding of an exact fp32 product, so HMUL2 gives the same
+        // bits), and warp 0 keeps its lanes' partial sums for the epilogue.
+        if (normed && (!norm_post || warp == 0)) {
 #pragma unroll
             for (int j = 0; j < kPartsPerLane; ++j) part_sum += parts[j];
+        }
+        float inv = 0.f;
+        if (normed && !norm_post) {
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
             inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);
@@ -241,7 +250,14 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 if (i < per_row) {
                     uint4* xp = reinterpret_cast<uint4*>(srow + ((i ^ (r & 7)) << 4));
                     uint4 v = *xp;
-                    if (normed && i < pieces) {  // (m = 1: r = 0, unswizzled)
+                    if (norm_post && i < pieces) {  // (m = 1: r = 0, unswizzled)
+                        const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
+                        typename E::T2* ve = reinterpret_cast<typename E::T2*>(&v);
+                        const typename E::T2* we = reinterpret_cast<const typename E::T2*>(&wv);
+#pragma unroll
+                        for (int j = 0; j < 4; ++j) ve[j] = __hmul2(we[j], ve[j]);
+                        *xp = v;
+                    } else if (normed && i < pieces) {
                         const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
                         T* ve = reinterpret_cast<T*>(&v);
                         const T* we = reinterpret_cast<const T*>(&wv);
@@ -375,6 +391,12 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     __syncthreads();
     if (warp != 0) return;
     T* y = static_cast<T*>(p.y);
+    float yscale = 1.f;  // norm_post: the RMSNorm's rsqrt, applied to y instead of x
+    if (norm_post) {
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
+        yscale = rsqrtf(part_sum / (float)p.k + p.norm_eps);
+    }
     float yout[TPW][2];  // one token: this lane's two rows of y, as stored (for the residual fold)
 #pragma unroll
     for (int t = 0; t < TPW; ++t)
@@ -387,7 +409,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                 for (int w = 0; w < warps; ++w) v += red[(w * kV + (t * NT + nt) * 4 + e) * 32 + lane];
                 const int row = (tile0 + t) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
                 const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
-                const T out = E::from_float(e >= 2 ? v * kR1 : v);
+                const T out = E::from_float((e >= 2 ? v * kR1 : v) * yscale);
                 if (tok < p.m) y[(size_t)tok * p.n + row] = out;
                 if constexpr (kOne) yout[t][e >> 1] = E::to_float(out);
             }

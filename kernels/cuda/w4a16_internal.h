@@ -30,6 +30,7 @@ struct FastConfig {
     const float* sumsq_in = nullptr;
     const void* norm_weight = nullptr;
     float norm_eps = 0.f;
+    bool norm_on_output = false;
 };
 constexpr int kFastMaxSplits = 8;
 constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode kernel

@@ -232,6 +232,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (fold_in && w->k > 8192)
         return fail("the RMSNorm fold takes k <= 8192 (a lane sums 16 partials), got k=" + std::to_string(w->k));
     if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
+    if (opt.norm_on_output && !fold_in) return fail("norm_on_output needs the RMSNorm fold (sumsq_in, norm_weight)");
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
         // Crossovers measured on H200 (group 128): the fast tensor-core kernel beats dequantize + cuBLAS up
@@ -276,12 +277,13 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             d.sumsq_in = opt.sumsq_in;
             d.norm_weight = opt.norm_weight;
             d.norm_eps = opt.norm_eps;
+            d.norm_on_output = opt.norm_on_output != 0;
             if (pick_decode_shape(*w, m, d) && (w->n / 16) % d.wn == 0) {
                 if (cudaError_t e = fast_direct(*w, x, m, dtype, y, d, stream); e != cudaSuccess)
                     return fail_cuda("fast decode kernel launch", e);
                 g_config = "fast decode tok=" + std::to_string(d.tokens) + " warps=" + std::to_string(d.warps) +
                            " tiles/warp=" + std::to_string(d.wn) + " depth=" + std::to_string(d.stages) +
-                           (d.pdl ? " pdl" : "") + (d.x_gated ? " silu-gated" : "") + (fold_in ? " normed-in" : "") +
+                           (d.pdl ? " pdl" : "") + (d.x_gated ? " silu-gated" : "") + (fold_in ? (d.norm_on_output ? " normed-in(rsqrt on y)" : " normed-in") : "") +
                            (fold_out ? " residual-out" : "");
                 return 0;
             }

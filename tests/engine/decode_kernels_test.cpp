@@ -413,7 +413,8 @@ TEST(FusedDecode, RopeFusedIntoAttentionIsBitExact) {
 // The residual add + RMSNorm folded into the 4-bit one-token matmuls (the o and down projections add into the
 // residual and leave sums of squares; q/k/v and gate/up normalize from them) against the add+RMSNorm kernel:
 // the same rounding steps, only the sum of squares adds in another order, so logits agree to a few units of
-// the dtype's rounding and the greedy tokens agree wherever the top-2 gap is clear. The kernels must also say
+// the dtype's rounding and the greedy tokens agree wherever the top-2 gap is clear; the same with the rsqrt applied
+// to the matmuls' outputs (norm_on_output: other rounding places, equally close). The kernels must also say
 // that they folded (the configuration string), with the SiLU in the down projection and without.
 TEST(FusedDecode, NormFoldedIntoTheMatmulsFollowsTheNormKernel) {
     SKIP_WITHOUT_FUSED_KERNELS();
@@ -424,12 +425,15 @@ TEST(FusedDecode, NormFoldedIntoTheMatmulsFollowsTheNormKernel) {
     if (!cuda_kernels_available()) GTEST_SKIP() << "no CUDA W4A16 kernels";
     c10::InferenceMode guard;
     for (const char* dtype : {"float16", "bfloat16"})
-        for (bool silu : {true, false}) {
-            const std::string what = std::string(dtype) + (silu ? " silu in down" : " silu kernel");
+        for (bool silu : {true, false})
+        for (bool on_output : {true, false}) {
+            const std::string what = std::string(dtype) + (silu ? " silu in down" : " silu kernel") +
+                                     (on_output ? ", rsqrt on y" : ", rsqrt on x");
             auto model = tiny_model("cuda", dtype);
             quantize_linears(*model, AwqLayout::Fast);
             ASSERT_EQ(model->merge_projections(), model->num_blocks());
             DecodeKernelOptions folded, kernel;
+            folded.norm_on_output = on_output;
             folded.silu_into_down = kernel.silu_into_down = silu;
             folded.pdl = kernel.pdl = true;
             kernel.norm_into_matmul = false;
