@@ -230,6 +230,29 @@ def main():
                     cfg_rows.append(r)
                     if not ok:
                         failures.append(r)
+                if kk <= 8192:
+                    # Overflow fallback of norm_on_output: three entries of h at 30000 with norm weight 4 make
+                    # dtype(w * h) infinite in fp16 (not in bf16) while the RMSNorm stays finite; the warps holding
+                    # them must redo their slice the input-side way and still land on the exact result.
+                    hb, nwb = h.clone(), nw.clone()
+                    idx = torch.randperm(kk, device="cuda")[:3]
+                    hb[0, idx] = 30000.0
+                    nwb[idx] = 4.0
+                    sums_b = (hb.double() ** 2).reshape(-1, 16).sum(1).float().expand(COPIES, -1).contiguous()
+                    inv_b = torch.rsqrt((hb.double() ** 2).mean() + eps)
+                    exact_b = (nwb.double() * hb.double() * inv_b) @ wref.T
+                    y = poisoned(1, nn, dtype)
+                    rc = lib.matmul(w, hb, y, pdl=1, warps=warps, sumsq_in=sums_b, norm_weight=nwb, norm_eps=eps,
+                                    norm_on_output=1)
+                    torch.cuda.synchronize()
+                    err = rel(y, exact_b) if rc == 0 else float("nan")
+                    ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                    r = dict(what="rsqrt on y, w * h overflows fp16 in 3 entries", group=group, k=kk, n=nn,
+                             dtype=str(dtype)[6:], warps=warps, err=err, ok=ok,
+                             config=lib.config() if rc == 0 else lib.error())
+                    cfg_rows.append(r)
+                    if not ok:
+                        failures.append(r)
                 if len(errs) == 2:
                     r = dict(what="rsqrt on y as close to the exact norm + matmul as rsqrt on x", group=group, k=kk,
                              dtype=str(dtype)[6:], warps=warps, err_x=errs[0], err_y=errs[1],

@@ -194,88 +194,120 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
     }
 
     float part_sum = 0.f;  // normed: this lane's share of the sum of h^2
+    float wscale = 1.f;    // this warp's accumulators in y's units before yscale (the overflow fallback below)
 
     // This warp's slice of x (zero past k) and its sums per flush range; only this warp reads them.
     if (lane < kDecodeZeroBytes / 16) reinterpret_cast<uint4*>(zero16)[lane] = make_uint4(0, 0, 0, 0);
     {
         const int pieces = nch * 8, pieces_all = nunits * 16;
         const int xstride = p.x_gated ? 2 * p.k : p.k;
-        const T* xrow = static_cast<const T*>(p.x) + (size_t)tok0 * xstride + (size_t)u0 * 128;
-        for (int r = 0; r < tv; ++r, xrow += xstride) {
-            uint8_t* srow = xs + (size_t)r * rowbytes;
-            for (int pc = lane; pc < pieces_all; pc += 32) {
-                uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
-                if (pc >= pieces) {
-                    *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
-                } else if (!p.x_gated) {
-                    cp_async16(dst, xrow + pc * 8);
-                } else {  // SwiGLU: silu(gate) * up, as the separate SiLU kernel would have stored it
-                    const uint4 g = *reinterpret_cast<const uint4*>(xrow + pc * 8);
-                    const uint4 u = *reinterpret_cast<const uint4*>(xrow + p.k + pc * 8);
-                    const T* ge = reinterpret_cast<const T*>(&g);
-                    const T* ue = reinterpret_cast<const T*>(&u);
-                    uint4 o;
-                    T* oe = reinterpret_cast<T*>(&o);
+        const T* xrow0 = static_cast<const T*>(p.x) + (size_t)tok0 * xstride + (size_t)u0 * 128;
+        auto issue_x = [&] {
+            const T* xrow = xrow0;
+            for (int r = 0; r < tv; ++r, xrow += xstride) {
+                uint8_t* srow = xs + (size_t)r * rowbytes;
+                for (int pc = lane; pc < pieces_all; pc += 32) {
+                    uint8_t* dst = srow + ((pc ^ (r & 7)) << 4);
+                    if (pc >= pieces) {
+                        *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+                    } else if (!p.x_gated) {
+                        cp_async16(dst, xrow + pc * 8);
+                    } else {  // SwiGLU: silu(gate) * up, as the separate SiLU kernel would have stored it
+                        const uint4 g = *reinterpret_cast<const uint4*>(xrow + pc * 8);
+                        const uint4 u = *reinterpret_cast<const uint4*>(xrow + p.k + pc * 8);
+                        const T* ge = reinterpret_cast<const T*>(&g);
+                        const T* ue = reinterpret_cast<const T*>(&u);
+                        uint4 o;
+                        T* oe = reinterpret_cast<T*>(&o);
 #pragma unroll
-                    for (int j = 0; j < 8; ++j) oe[j] = silu_mul<T>(E::to_float(ge[j]), E::to_float(ue[j]));
-                    *reinterpret_cast<uint4*>(dst) = o;
+                        for (int j = 0; j < 8; ++j) oe[j] = silu_mul<T>(E::to_float(ge[j]), E::to_float(ue[j]));
+                        *reinterpret_cast<uint4*>(dst) = o;
+                    }
                 }
             }
-        }
-        cp_async_commit();
-        cp_async_wait<0>();
-        __syncwarp();
-        // RMSNorm fold: x row 0 is the residual h; each piece becomes dtype(w * dtype(h * inv)) (as awq_add_rms_norm
-        // rounds it) in the same pass that sums it for the zero points.
-        // norm_post: the piece becomes dtype(w * h) (one rounding of an exact fp32 product, so HMUL2 gives the same
-        // bits), and warp 0 keeps its lanes' partial sums for the epilogue.
-        if (normed && (!norm_post || warp == 0)) {
+            cp_async_commit();
+            cp_async_wait<0>();
+            __syncwarp();
+        };
+        // One pass over the staged slice: the RMSNorm fold's transform of each piece (x row 0 is the residual h;
+        // kNormX: dtype(w * dtype(h * inv)), as awq_add_rms_norm rounds it; kNormY: dtype(w * h), one rounding of
+        // an exact fp32 product, so HMUL2 gives the same bits), and the sums for the zero points. kPPR lanes per
+        // (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR divides 32, so a group
+        // never straddles two iterations). Returns (kNormY) whether a staged value came out infinite.
+        enum { kPlain, kNormX, kNormY };
+        auto pass = [&](int mode, float inv) {
+            bool overflow = false;
+            const int per_row = nunits * GM * kPPR;
+            for (int r = 0; r < tv; ++r) {
+                uint8_t* srow = xs + (size_t)r * rowbytes;
+                for (int i0 = 0; i0 < per_row; i0 += 32) {
+                    const int i = i0 + lane;
+                    float sum = 0.f;
+                    if (i < per_row) {
+                        uint4* xp = reinterpret_cast<uint4*>(srow + ((i ^ (r & 7)) << 4));
+                        uint4 v = *xp;
+                        if (mode == kNormY && i < pieces) {  // (m = 1: r = 0, unswizzled)
+                            const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
+                            typename E::T2* ve = reinterpret_cast<typename E::T2*>(&v);
+                            const typename E::T2* we = reinterpret_cast<const typename E::T2*>(&wv);
+#pragma unroll
+                            for (int j = 0; j < 4; ++j) ve[j] = __hmul2(we[j], ve[j]);
+                            *xp = v;
+                        } else if (mode == kNormX && i < pieces) {
+                            const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
+                            T* ve = reinterpret_cast<T*>(&v);
+                            const T* we = reinterpret_cast<const T*>(&wv);
+#pragma unroll
+                            for (int j = 0; j < 8; ++j)
+                                ve[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(ve[j]) * inv)));
+                            *xp = v;
+                        }
+                        const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
+#pragma unroll
+                        for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
+                    }
+#pragma unroll
+                    for (int o = kPPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+                    if (i < per_row && i % kPPR == 0) xsum[(i / kPPR) * 8 * NT + r] = sum;
+                    overflow |= !isfinite(sum);  // an infinite piece makes its range's sum inf or NaN
+                }
+            }
+            __syncwarp();
+            return mode == kNormY && __any_sync(0xffffffffu, overflow);
+        };
+        auto sum_parts = [&] {
 #pragma unroll
             for (int j = 0; j < kPartsPerLane; ++j) part_sum += parts[j];
-        }
-        float inv = 0.f;
-        if (normed && !norm_post) {
+        };
+        auto rsqrt_of_sums = [&] {  // every lane: the butterfly over the lanes' sums, then LlamaRMSNorm's rsqrt
+            float t = part_sum;
 #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
-            inv = rsqrtf(part_sum / (float)p.k + p.norm_eps);
-        }
-        // kPPR lanes per (token, range), one 16-byte piece each, then a butterfly over those lanes (kPPR
-        // divides 32, so a group never straddles two iterations).
-        const int per_row = nunits * GM * kPPR;
-        for (int r = 0; r < tv; ++r) {
-            uint8_t* srow = xs + (size_t)r * rowbytes;
-            for (int i0 = 0; i0 < per_row; i0 += 32) {
-                const int i = i0 + lane;
-                float sum = 0.f;
-                if (i < per_row) {
-                    uint4* xp = reinterpret_cast<uint4*>(srow + ((i ^ (r & 7)) << 4));
-                    uint4 v = *xp;
-                    if (norm_post && i < pieces) {  // (m = 1: r = 0, unswizzled)
-                        const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
-                        typename E::T2* ve = reinterpret_cast<typename E::T2*>(&v);
-                        const typename E::T2* we = reinterpret_cast<const typename E::T2*>(&wv);
-#pragma unroll
-                        for (int j = 0; j < 4; ++j) ve[j] = __hmul2(we[j], ve[j]);
-                        *xp = v;
-                    } else if (normed && i < pieces) {
-                        const uint4 wv = *reinterpret_cast<const uint4*>(wrow + (i << 4));
-                        T* ve = reinterpret_cast<T*>(&v);
-                        const T* we = reinterpret_cast<const T*>(&wv);
-#pragma unroll
-                        for (int j = 0; j < 8; ++j)
-                            ve[j] = E::from_float(E::to_float(we[j]) * E::to_float(E::from_float(E::to_float(ve[j]) * inv)));
-                        *xp = v;
-                    }
-                    const typename E::T2* h = reinterpret_cast<const typename E::T2*>(&v);
-#pragma unroll
-                    for (int q = 0; q < 4; ++q) sum += E::to_float(h[q].x) + E::to_float(h[q].y);
+            for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+            return rsqrtf(t / (float)p.k + p.norm_eps);
+        };
+
+        issue_x();
+        if (normed && (!norm_post || warp == 0)) sum_parts();
+        if (!normed) {
+            pass(kPlain, 0.f);
+        } else if (!norm_post) {
+            pass(kNormX, rsqrt_of_sums());
+        } else if (pass(kNormY, 0.f)) {
+            // dtype(w * h) overflowed (fp16, |w * h| > 65504 though h and its RMSNorm are finite): this warp
+            // stages LlamaRMSNorm's input as kNormX does and divides its accumulators by the rsqrt that warp 0
+            // multiplies y with. Never taken when |w| <= 1 or in bf16; a slow path, but the right numbers.
+            if (warp != 0) {
+                for (int j = 0; j < kPartsPerLane; ++j) {
+                    const int i = lane + 32 * j;
+                    parts[j] = i < (p.k >> 4) ? p.sumsq_in[(blockIdx.x % AWQ_W4_SUMSQ_COPIES) * (p.k >> 4) + i] : 0.f;
                 }
-#pragma unroll
-                for (int o = kPPR / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-                if (i < per_row && i % kPPR == 0) xsum[(i / kPPR) * 8 * NT + r] = sum;
+                sum_parts();
             }
+            const float inv = rsqrt_of_sums();
+            issue_x();
+            pass(kNormX, inv);
+            wscale = 1.f / inv;
         }
-        __syncwarp();
     }
     // ldmatrix row addresses: NT == 1: lanes 8j..8j+7 give rows (tokens) 0..7 of piece 2q + j (two k16 steps
     // per x4); NT == 2: tokens 8(j/2) + 0..7 of piece 2q + (j&1). Rows past tv read the zero block.
@@ -387,11 +419,11 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
         for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e)
-                if (used(e)) red[(warp * kV + (t * NT + nt) * 4 + e) * 32 + lane] = acc[t][nt][e];
+                if (used(e)) red[(warp * kV + (t * NT + nt) * 4 + e) * 32 + lane] = acc[t][nt][e] * wscale;
     __syncthreads();
     if (warp != 0) return;
     T* y = static_cast<T*>(p.y);
-    float yscale = 1.f;  // norm_post: the RMSNorm's rsqrt, applied to y instead of x
+    float yscale = 1.f;  // norm_post: the RMSNorm's rsqrt, applied to y instead of x (same sums, same order)
     if (norm_post) {
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) part_sum += __shfl_xor_sync(0xffffffffu, part_sum, o);
