@@ -4,6 +4,7 @@
 
 #ifdef AWQ_HAVE_CUDA
 #include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
@@ -78,6 +79,26 @@ at::Tensor fused_add_rms_norm(at::Tensor& residual, const at::Tensor& delta, con
 
 namespace {
 
+// The L2 prefetch hint for `tensors` (defined ones on `device`, in order, at most 4) up to half the device's L2:
+// null when there is nothing to ask for.
+std::unique_ptr<awq_l2_prefetch> l2_ranges(const std::vector<at::Tensor>& tensors, at::Device device) {
+    if (tensors.empty()) return nullptr;
+    auto pf = std::make_unique<awq_l2_prefetch>();
+    *pf = {};
+    int64_t budget = (int64_t)at::cuda::getDeviceProperties(device.index())->l2CacheSize / 2;
+    int n = 0;
+    for (const at::Tensor& t : tensors) {
+        if (n == 4 || budget <= 0) break;
+        if (!t.defined() || t.device() != device || !t.is_contiguous()) continue;
+        const int64_t bytes = std::min<int64_t>(t.numel() * (int64_t)t.element_size(), budget);
+        pf->ptr[n] = t.data_ptr();
+        pf->bytes[n] = (size_t)bytes;
+        budget -= bytes;
+        ++n;
+    }
+    return n ? std::move(pf) : nullptr;
+}
+
 // The shapes fused_rope_kv_write and fused_rope_attention take; returns {B, q heads, row strides of q, k, v}.
 struct RopeShapes {
     int64_t batch, q_heads, kv_heads, head_dim, capacity, q_stride, k_stride, v_stride;
@@ -117,7 +138,8 @@ at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const a
 
 at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
                                 const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
-                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt) {
+                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt,
+                                const std::vector<at::Tensor>& prefetch) {
     const RopeShapes r = rope_shapes(q, k, v, cos_table, sin_table, position, k_cache, v_cache);
     const c10::cuda::CUDAGuard guard(k_cache.device());
     at::Tensor out = at::empty({r.batch, 1, r.q_heads * r.head_dim}, q.options());
@@ -130,12 +152,13 @@ at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const 
                                     position.data_ptr<int64_t>(), k_cache.data_ptr(), v_cache.data_ptr(), out.data_ptr(),
                                     nscratch ? scratch.data_ptr<float>() : nullptr, (int)r.batch, (int)r.q_heads,
                                     (int)r.kv_heads, (int)r.head_dim, (int)r.capacity, (float)scale, opt.pdl,
-                                    stream_of(k_cache)));
+                                    l2_ranges(prefetch, k_cache.device()).get(), stream_of(k_cache)));
     return out;
 }
 
 at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
-                                  const at::Tensor& position, double scale, const DecodeKernelOptions& opt) {
+                                  const at::Tensor& position, double scale, const DecodeKernelOptions& opt,
+                                  const std::vector<at::Tensor>& prefetch) {
     if (!q.is_contiguous() || q.dim() != 3 || !k_cache.is_contiguous() || !v_cache.is_contiguous())
         throw Error("decode", "attention needs contiguous q [batch, heads, head_dim] and caches");
     const int64_t B = q.size(0), nh = q.size(1), hd = q.size(2), nkv = k_cache.size(1), cap = k_cache.size(2);
@@ -147,7 +170,7 @@ at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache
     check(awq_decode_attention(kernel_dtype(q), q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(),
                                position.data_ptr<int64_t>(), out.data_ptr(),
                                nscratch ? scratch.data_ptr<float>() : nullptr, (int)B, (int)nh, (int)nkv, (int)hd,
-                               (int)cap, (float)scale, opt.pdl, stream_of(q)));
+                               (int)cap, (float)scale, opt.pdl, l2_ranges(prefetch, q.device()).get(), stream_of(q)));
     return out;
 }
 
@@ -172,12 +195,12 @@ at::Tensor fused_rope_kv_write(const at::Tensor&, const at::Tensor&, const at::T
     throw Error("decode", "this build has no CUDA kernels");
 }
 at::Tensor fused_decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
-                                  const DecodeKernelOptions&) {
+                                  const DecodeKernelOptions&, const std::vector<at::Tensor>&) {
     throw Error("decode", "this build has no CUDA kernels");
 }
 at::Tensor fused_rope_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                 const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, double,
-                                const DecodeKernelOptions&) {
+                                const DecodeKernelOptions&, const std::vector<at::Tensor>&) {
     throw Error("decode", "this build has no CUDA kernels");
 }
 at::Tensor fused_silu_mul(const at::Tensor&, const at::Tensor&, const DecodeKernelOptions&) {

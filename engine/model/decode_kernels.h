@@ -29,6 +29,9 @@ struct DecodeKernelOptions {
     // kernel does not wait for the sums of squares before it starts; off normalizes the input as LlamaRMSNorm
     // rounds it.
     bool norm_on_output = true;
+    // The attention kernel asks the L2 cache for the o projection's weights (Linear::read_tensors) while it runs:
+    // at batch 1 it leaves DRAM mostly idle, and the o projection then streams from L2. At most half the L2.
+    bool prefetch_o_proj = true;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA
@@ -47,14 +50,18 @@ at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const a
                                at::Tensor& v_cache, const DecodeKernelOptions& opt);
 
 // Attention of q [B, q_heads, hd] over cache slots 0 .. position; returns [B, 1, q_heads * hd].
+// `prefetch`: tensors (on q's device) the kernel asks the L2 cache for while it runs, up to half the L2 in order
+// (the next matmul's Linear::read_tensors; undefined ones are skipped, at most 4).
 at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
-                                  const at::Tensor& position, double scale, const DecodeKernelOptions& opt);
+                                  const at::Tensor& position, double scale, const DecodeKernelOptions& opt,
+                                  const std::vector<at::Tensor>& prefetch = {});
 
 // fused_rope_kv_write then fused_decode_attention in one kernel, bit-identical to the two: takes q, k, v as
 // fused_rope_kv_write does, writes the caches likewise, returns the attention output [B, 1, q_heads * hd].
 at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos_table,
                                 const at::Tensor& sin_table, const at::Tensor& position, at::Tensor& k_cache,
-                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt);
+                                at::Tensor& v_cache, double scale, const DecodeKernelOptions& opt,
+                                const std::vector<at::Tensor>& prefetch = {});
 
 // silu(gate) * up for gate/up [.., I] (row-contiguous views allowed).
 at::Tensor fused_silu_mul(const at::Tensor& gate, const at::Tensor& up, const DecodeKernelOptions& opt);

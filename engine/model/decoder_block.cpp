@@ -137,11 +137,14 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
     sumsq = at::Tensor();
     const double scale = 1.0 / std::sqrt((double)cfg_->head_dim);
     at::Tensor attn;
+    const std::vector<at::Tensor> o_weights =
+        opt.prefetch_o_proj ? linear(LinearSlot::O).read_tensors() : std::vector<at::Tensor>{};
     if (opt.rope_into_attention) {
-        attn = fused_rope_attention(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, scale, opt);
+        attn = fused_rope_attention(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, scale, opt,
+                                    o_weights);
     } else {
         const at::Tensor q_rot = fused_rope_kv_write(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, opt);
-        attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position, scale, opt);
+        attn = fused_decode_attention(q_rot, k_cache, v_cache, in.position, scale, opt, o_weights);
     }
 
     // o projection: added into the residual by the matmul itself when it can, with the sums for the MLP's norm.

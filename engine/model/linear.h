@@ -37,6 +37,9 @@ public:
     // An undefined tensor, with nothing written, when this layer cannot do that here (the caller then runs the
     // separate steps and forward()).
     virtual at::Tensor forward_fused(const at::Tensor& x, const DecodeFusion& f) const { return {}; }
+    // The device tensors forward() reads on this layer's device, for a kernel that runs just before it to ask the
+    // L2 cache for them (decode attention; decode_kernels.h). Empty when unknown.
+    virtual std::vector<at::Tensor> read_tensors() const { return {}; }
 };
 
 // The bias of linears merged along the output dimension (Linear::merge_outputs): each part's bias, or zeros for
@@ -56,6 +59,7 @@ public:
     std::string kind() const override { return "dense"; }
     int64_t weight_bytes() const override;
     std::unique_ptr<Linear> merge_outputs(const std::vector<const Linear*>& others) const override;
+    std::vector<at::Tensor> read_tensors() const override { return {weight_, bias_}; }
 
     at::Tensor& weight() { return weight_; }
     at::Tensor& mutable_bias() { return bias_; }

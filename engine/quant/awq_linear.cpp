@@ -41,6 +41,13 @@ int64_t AwqLinear::weight_bytes() const {
     return packed_.bytes() + (bias_.defined() ? bias_.numel() * bias_.element_size() : 0);
 }
 
+std::vector<at::Tensor> AwqLinear::read_tensors() const {
+    if (kernel_enabled_ && cuda_forward() && kernel_problem().empty())
+        return {packed_.qweight, packed_.scales, packed_.qzeros, bias_};
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    return {dense_, bias_};
+}
+
 QuantizedWeight AwqLinear::quantized() const {
     QuantizedWeight w = from_canonical(unpack_w4(packed_, name_), zero_point_);
     if (bias_.defined()) w.bias = bias_.to(at::kCPU);

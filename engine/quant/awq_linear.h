@@ -53,6 +53,8 @@ public:
     // the stacked weights); the kernel and launch settings of this layer carry over.
     std::unique_ptr<Linear> merge_outputs(const std::vector<const Linear*>& others) const override;
     void set_programmatic_launch(bool enabled) override { pdl_ = enabled; }
+    // The packed tensors and the bias when the CUDA kernel runs this layer, else the dense cache (if made).
+    std::vector<at::Tensor> read_tensors() const override;
     bool programmatic_launch() const { return pdl_; }
 
     const PackedW4& packed() const { return packed_; }

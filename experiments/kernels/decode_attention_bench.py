@@ -43,9 +43,9 @@ def main():
     so.awq_decode_attention_scratch_floats.restype = ctypes.c_size_t
     so.awq_decode_attention_scratch_floats.argtypes = [I, I, I, I]
     so.awq_rope_kv_write.argtypes = [I, P, I, P, I, P, I, P, P, P, P, P, P, I, I, I, I, I, I, P]
-    so.awq_decode_attention.argtypes = [I, P, P, P, P, P, P, I, I, I, I, I, ctypes.c_float, I, P]
+    so.awq_decode_attention.argtypes = [I, P, P, P, P, P, P, I, I, I, I, I, ctypes.c_float, I, P, P]
     so.awq_decode_rope_attention.argtypes = [I, P, I, P, I, P, I, P, P, P, P, P, P, P, I, I, I, I, I,
-                                             ctypes.c_float, I, P]
+                                             ctypes.c_float, I, P, P]  # ..., pdl, prefetch, stream
     records = []
     shapes = [("llama2-7b", 32, 32, 128), ("llama3-8b", 32, 8, 128), ("smollm2-135m", 9, 3, 64)]
     for name, nh, nkv, hd in shapes:
@@ -80,7 +80,7 @@ def main():
                 kc, vc = caches[i % LAYERS]
                 st = torch.cuda.current_stream().cuda_stream
                 check(so.awq_decode_attention(0, q_rot.data_ptr(), kc.data_ptr(), vc.data_ptr(), position.data_ptr(),
-                                              out.data_ptr(), scratch.data_ptr(), B, nh, nkv, hd, cap, scale, pdl, st))
+                                              out.data_ptr(), scratch.data_ptr(), B, nh, nkv, hd, cap, scale, pdl, None, st))
 
             def fused(i, pdl):
                 kc, vc = caches[i % LAYERS]
@@ -88,7 +88,7 @@ def main():
                 check(so.awq_decode_rope_attention(0, q.data_ptr(), stride, k.data_ptr(), stride, v.data_ptr(), stride,
                                                    cos.data_ptr(), sin.data_ptr(), position.data_ptr(),
                                                    kc.data_ptr(), vc.data_ptr(), out.data_ptr(), scratch.data_ptr(),
-                                                   B, nh, nkv, hd, cap, scale, pdl, st))
+                                                   B, nh, nkv, hd, cap, scale, pdl, None, st))
 
             row = dict(shape=name, batch=B, q_heads=nh, kv_heads=nkv, head_dim=hd, capacity=cap, position=pos)
             for pdl in (0, 1):

@@ -5,10 +5,12 @@
 //
 //   decode_e2e_bench [--shape llama2-7b] [--device cuda] [--batches 1,8] [--prompt-len 128] [--new-tokens 128]
 //                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph-merged,graph-silu,graph-host,graph]
-//                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE] [--norm-on-output 1|0]
+//                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE] [--norm-on-output 1|0] [--prefetch-o 1|0]
 //
 // --norm-on-output 0: where the RMSNorm rides in the 4-bit matmuls, normalize their input as LlamaRMSNorm rounds
 // it instead of scaling their output by the rsqrt (DecodeKernelOptions::norm_on_output), for A/B runs.
+// --prefetch-o 0: the attention kernel does not ask the L2 for the o projection's weights
+// (DecodeKernelOptions::prefetch_o_proj), for A/B runs.
 //
 // Bound: bytes one decode step must read (every block weight as stored, lm_head, final norm, the batch's
 // embedding rows, and the K/V of the average context, prompt + new/2 tokens) divided by the device-to-device
@@ -91,6 +93,7 @@ struct Args {
     std::vector<int64_t> batches = {1, 8};
     int64_t prompt_len = 128, new_tokens = 128, reps = 5, group = 128;
     bool norm_on_output = DecodeKernelOptions{}.norm_on_output;
+    bool prefetch_o = DecodeKernelOptions{}.prefetch_o_proj;
     std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph-merged", "graph-silu", "graph-host", "graph"};
 };
 
@@ -135,6 +138,7 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     kopt.silu_into_down = from("graph-silu");
     kopt.rope_into_attention = from("graph-host");
     kopt.norm_on_output = a.norm_on_output;
+    kopt.prefetch_o_proj = a.prefetch_o;
     model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
@@ -143,6 +147,7 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
                                      (kopt.silu_into_down ? " silu-in-down" : "") +
                                      (kopt.rope_into_attention ? " rope-in-attention" : "") +
                                      (kopt.norm_on_output ? " norm-fold(rsqrt on y)" : " norm-fold") +
+                                     (kopt.prefetch_o_proj ? " o-prefetch" : "") +
                                      (g.device_greedy ? " device-greedy" : "")
                                : "aten: " + model.fused_decode_problem());
     {
@@ -241,6 +246,7 @@ int main(int argc, char** argv) {
         else if (k == "--reps") a.reps = std::stoll(v);
         else if (k == "--group") a.group = std::stoll(v);
         else if (k == "--norm-on-output") a.norm_on_output = v != "0";
+        else if (k == "--prefetch-o") a.prefetch_o = v != "0";
         else if (k == "--variants") a.variants = split(v);
         else if (k == "--modes") a.modes = split(v);
         else if (k == "--batches") {
@@ -285,7 +291,7 @@ int main(int argc, char** argv) {
         json out = {{"bench", "decode_e2e"}, {"machine", a.machine}, {"shape", a.shape}, {"device", a.device},
                     {"prompt_len", a.prompt_len}, {"new_tokens", a.new_tokens}, {"reps", a.reps}, {"group", a.group},
                     {"copy_bandwidth_GBps", copy_bw / 1e9},
-                    {"norm_on_output", a.norm_on_output}, {"torch", TORCH_VERSION}, {"results", results}};
+                    {"norm_on_output", a.norm_on_output}, {"prefetch_o_proj", a.prefetch_o}, {"torch", TORCH_VERSION}, {"results", results}};
         // Targets at batch 1: 4-bit fast (graph when measured) vs our best fp16, and vs its own bound.
         json targets = json::array();
         const json* fast = find(results, "fast", "graph", 1);

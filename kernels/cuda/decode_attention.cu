@@ -12,6 +12,8 @@
 // merges the splits. Splits that start past the position exit at once, so the grid can be sized by the
 // capacity (fixed for a CUDA graph) while the work follows the valid length.
 // Bytes: K and V of the valid slots once per q head (query heads that share a kv head re-read it from L2).
+// At batch 1 the kernel leaves DRAM mostly idle (a few MB in ~4 us), so it can carry an L2 prefetch of the next
+// matmul's weights (awq_l2_prefetch), issued before the PDL wait: that matmul then streams from L2.
 //
 // Rotary folded in (kRope): q, k and v are the projection's raw rows (column ranges of the merged QKV output).
 // Every warp rotates its head's q itself (the rotation pairs element i with i + head_dim/2, which sits in lane
@@ -70,6 +72,7 @@ template <class T> struct AttentionArgs {
     float* scratch;
     int q_heads, kv_heads, capacity;
     float scale_log2;
+    awq_l2_prefetch prefetch;  // zeroed when none
 };
 
 // rope(x) for one lane's E elements x of a row, c and s of the cos/sin table rows, rounded as the rotary kernel
@@ -92,6 +95,8 @@ __device__ __forceinline__ void rope_lane(const Raw<E>& xr, const Raw<E>& cr, co
 template <class T, int HD, bool kRope>
 __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs<T> a) {
     constexpr int E = HD / 32;
+    // The L2 prefetch does not depend on the previous kernel (static weights): issued before the wait.
+    l2_prefetch_ranges(a.prefetch);
     pdl_wait();
     const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
     const int nsplit = gridDim.x, q_heads = a.q_heads, capacity = a.capacity;
@@ -293,11 +298,12 @@ template <class T, bool kRope> int dispatch(const AttentionArgs<T>& a, int batch
 template <class T>
 AttentionArgs<T> args(const void* q, int q_stride, const void* k, int k_stride, const void* v, int v_stride,
                       const void* cos_table, const void* sin_table, void* k_cache, void* v_cache, const int64_t* position,
-                      void* out, float* scratch, int q_heads, int kv_heads, int capacity, float scale) {
+                      void* out, float* scratch, int q_heads, int kv_heads, int capacity, float scale,
+                      const awq_l2_prefetch* prefetch) {
     return {static_cast<const T*>(q), q_stride, static_cast<const T*>(k), static_cast<const T*>(v), k_stride, v_stride,
             static_cast<const T*>(cos_table), static_cast<const T*>(sin_table), static_cast<T*>(k_cache),
             static_cast<T*>(v_cache), position, static_cast<T*>(out), scratch, q_heads, kv_heads, capacity,
-            scale * kLog2e};
+            scale * kLog2e, prefetch ? *prefetch : awq_l2_prefetch{}};
 }
 
 }  // namespace
@@ -311,7 +317,7 @@ extern "C" size_t awq_decode_attention_scratch_floats(int batch, int q_heads, in
 extern "C" int awq_decode_attention(awq_dtype dtype, const void* q, const void* k_cache, const void* v_cache,
                                     const int64_t* position, void* out, float* scratch, int batch, int q_heads,
                                     int kv_heads, int head_dim, int capacity, float scale, int pdl,
-                                    cudaStream_t stream) {
+                                    const awq_l2_prefetch* prefetch, cudaStream_t stream) {
     using namespace awq::cuda::decode;
     if (std::string p = shape_problem("decode_attention", batch, q_heads, kv_heads, head_dim, capacity, scratch); !p.empty())
         return fail(p);
@@ -321,11 +327,11 @@ extern "C" int awq_decode_attention(awq_dtype dtype, const void* q, const void* 
     void* vc = const_cast<void*>(v_cache);
     if (dtype == AWQ_DTYPE_F16)
         return dispatch<half, false>(args<half>(q, q_heads * head_dim, nullptr, 0, nullptr, 0, nullptr, nullptr, kc, vc,
-                                                position, out, scratch, q_heads, kv_heads, capacity, scale),
+                                                position, out, scratch, q_heads, kv_heads, capacity, scale, prefetch),
                                      batch, head_dim, pdl, stream);
     return dispatch<__nv_bfloat16, false>(args<__nv_bfloat16>(q, q_heads * head_dim, nullptr, 0, nullptr, 0, nullptr,
                                                               nullptr, kc, vc, position, out, scratch, q_heads,
-                                                              kv_heads, capacity, scale),
+                                                              kv_heads, capacity, scale, prefetch),
                                           batch, head_dim, pdl, stream);
 }
 
@@ -333,7 +339,8 @@ extern "C" int awq_decode_rope_attention(awq_dtype dtype, const void* q, int q_s
                                          const void* v, int v_stride, const void* cos_table, const void* sin_table,
                                          const int64_t* position, void* k_cache, void* v_cache, void* out,
                                          float* scratch, int batch, int q_heads, int kv_heads, int head_dim,
-                                         int capacity, float scale, int pdl, cudaStream_t stream) {
+                                         int capacity, float scale, int pdl, const awq_l2_prefetch* prefetch,
+                                         cudaStream_t stream) {
     using namespace awq::cuda::decode;
     if (std::string p = shape_problem("decode_rope_attention", batch, q_heads, kv_heads, head_dim, capacity, scratch);
         !p.empty())
@@ -351,10 +358,10 @@ extern "C" int awq_decode_rope_attention(awq_dtype dtype, const void* q, int q_s
     if (!position) return fail("decode_rope_attention: null pointer");
     if (dtype == AWQ_DTYPE_F16)
         return dispatch<half, true>(args<half>(q, q_stride, k, k_stride, v, v_stride, cos_table, sin_table, k_cache,
-                                               v_cache, position, out, scratch, q_heads, kv_heads, capacity, scale),
+                                               v_cache, position, out, scratch, q_heads, kv_heads, capacity, scale, prefetch),
                                     batch, head_dim, pdl, stream);
     return dispatch<__nv_bfloat16, true>(args<__nv_bfloat16>(q, q_stride, k, k_stride, v, v_stride, cos_table,
                                                              sin_table, k_cache, v_cache, position, out, scratch,
-                                                             q_heads, kv_heads, capacity, scale),
+                                                             q_heads, kv_heads, capacity, scale, prefetch),
                                          batch, head_dim, pdl, stream);
 }

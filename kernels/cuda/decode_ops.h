@@ -44,6 +44,15 @@ int awq_rope_kv_write(awq_dtype dtype, const void* q, int q_stride, const void* 
                       void* q_out, void* k_cache, void* v_cache, int batch, int q_heads, int kv_heads, int head_dim,
                       int capacity, int pdl, cudaStream_t stream);
 
+// Device memory a latency-bound decode kernel asks the L2 cache to fetch while it runs (e.g. the next matmul's
+// weights, which attention leaves DRAM idle long enough to bring in). Up to 4 ranges; a range's start is rounded
+// up and its end down to 16 bytes; NULL pointers and zero sizes are skipped. It must stay valid and unwritten
+// until the kernel ends (weights are: they change only between steps). A hint: it moves no results.
+typedef struct {
+    const void* ptr[4];
+    size_t bytes[4];
+} awq_l2_prefetch;
+
 // Scratch floats awq_decode_attention needs for this shape (0 when the cache fits one split).
 size_t awq_decode_attention_scratch_floats(int batch, int q_heads, int head_dim, int capacity);
 // out[b][h * head_dim + d] = sum_t softmax_t(scale * q_b,h . k_b,g,t) v_b,g,t,d over t = 0 .. position
@@ -53,21 +62,24 @@ size_t awq_decode_attention_scratch_floats(int batch, int q_heads, int head_dim,
 // position cost an early exit); with more than one split a second kernel combines them through `scratch`
 // (awq_decode_attention_scratch_floats floats, device). head_dim 64 or 128.
 // Bytes moved: batch * kv_heads * (position + 1) * head_dim * 2 * 2 (K and V once per kv head when the
-// query heads of a group hit L2) + q and out.
+// query heads of a group hit L2) + q and out; plus `prefetch` (may be NULL) from DRAM into L2, issued by the
+// blocks before they wait for the previous kernel.
 int awq_decode_attention(awq_dtype dtype, const void* q, const void* k_cache, const void* v_cache,
                          const int64_t* position, void* out, float* scratch, int batch, int q_heads, int kv_heads,
-                         int head_dim, int capacity, float scale, int pdl, cudaStream_t stream);
+                         int head_dim, int capacity, float scale, int pdl, const awq_l2_prefetch* prefetch,
+                         cudaStream_t stream);
 
 // awq_rope_kv_write followed by awq_decode_attention in one launch, bit-identical to the two: q, k, v are the
 // projection's rows as awq_rope_kv_write takes them (strides in elements, multiples of head_dim / 32, rows
 // aligned likewise); the new token's rotated k and its v are written into slot `position` of the caches and
 // used from registers (the slot is not read before it is written). A position outside [0, capacity) writes
 // nothing. Scratch as awq_decode_attention. Bytes moved: awq_decode_attention's plus q, k, v and the tables'
-// row read, the two cache rows written.
+// row read, the two cache rows written; `prefetch` as awq_decode_attention.
 int awq_decode_rope_attention(awq_dtype dtype, const void* q, int q_stride, const void* k, int k_stride, const void* v,
                               int v_stride, const void* cos_table, const void* sin_table, const int64_t* position,
                               void* k_cache, void* v_cache, void* out, float* scratch, int batch, int q_heads,
-                              int kv_heads, int head_dim, int capacity, float scale, int pdl, cudaStream_t stream);
+                              int kv_heads, int head_dim, int capacity, float scale, int pdl,
+                              const awq_l2_prefetch* prefetch, cudaStream_t stream);
 
 // out[r][c] = dtype(dtype(silu(gate[r][c])) * up[r][c]) (silu in fp32, as at::silu then a dtype multiply).
 // gate/up rows have strides gate_stride/up_stride (elements); out is [rows][cols] dense. cols multiple of 8,
