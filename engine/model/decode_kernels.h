@@ -30,7 +30,8 @@ struct DecodeKernelOptions {
     // rounds it.
     bool norm_on_output = true;
     // The attention kernel asks the L2 cache for the o projection's weights (Linear::read_tensors) while it runs:
-    // at batch 1 it leaves DRAM mostly idle, and the o projection then streams from L2. At most half the L2.
+    // at batch 1 it leaves DRAM mostly idle, and the o projection then streams from L2. Only when they fit in half
+    // the L2 (a 4-bit 7B o projection does, an fp16 one does not).
     bool prefetch_o_proj = true;
 };
 
@@ -50,8 +51,9 @@ at::Tensor fused_rope_kv_write(const at::Tensor& q, const at::Tensor& k, const a
                                at::Tensor& v_cache, const DecodeKernelOptions& opt);
 
 // Attention of q [B, q_heads, hd] over cache slots 0 .. position; returns [B, 1, q_heads * hd].
-// `prefetch`: tensors (on q's device) the kernel asks the L2 cache for while it runs, up to half the L2 in order
-// (the next matmul's Linear::read_tensors; undefined ones are skipped, at most 4).
+// `prefetch`: tensors (on q's device) the kernel asks the L2 cache for while it runs (the next matmul's
+// Linear::read_tensors; undefined ones are skipped): all of them, when they are at most 4 and fit in half the L2,
+// else none.
 at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
                                   const at::Tensor& position, double scale, const DecodeKernelOptions& opt,
                                   const std::vector<at::Tensor>& prefetch = {});

@@ -11,6 +11,8 @@
 // Otherwise (position >= kSplit) it stores (sum of p*V, max, sum of p) to scratch and decode_attention_combine
 // merges the splits. Splits that start past the position exit at once, so the grid can be sized by the
 // capacity (fixed for a CUDA graph) while the work follows the valid length.
+// Arithmetic that two instances must round alike (the bit-identity of the rope variant) is written with explicit
+// fmaf / __fmul_rn: left to the compiler, a multiply and a later add may be contracted in one instance only.
 // Bytes: K and V of the valid slots once per q head (query heads that share a kv head re-read it from L2).
 // At batch 1 the kernel leaves DRAM mostly idle (a few MB in ~4 us), so it can carry an L2 prefetch of the next
 // matmul's weights (awq_l2_prefetch), issued before the PDL wait: that matmul then streams from L2.
@@ -166,14 +168,14 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
             unpack<T, E>(q_raw, qf);
         }
 #pragma unroll
-        for (int e = 0; e < E; ++e) qf[e] *= a.scale_log2;
+        for (int e = 0; e < E; ++e) qf[e] = __fmul_rn(qf[e], a.scale_log2);
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             float kf[E];
             unpack<T, E>(kr[u], kf);
             float d = 0.f;
 #pragma unroll
-            for (int e = 0; e < E; ++e) d += qf[e] * kf[e];
+            for (int e = 0; e < E; ++e) d = fmaf(qf[e], kf[e], d);
 #pragma unroll
             for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
             s[u] = t0 + u < w1 ? d : -FLT_MAX;
@@ -182,9 +184,9 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) mx = fmaxf(mx, s[u]);
         const float corr = exp2f(m - mx);
-        l *= corr;
+        l = __fmul_rn(l, corr);
 #pragma unroll
-        for (int e = 0; e < E; ++e) acc[e] *= corr;
+        for (int e = 0; e < E; ++e) acc[e] = __fmul_rn(acc[e], corr);
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             const float p = t0 + u < w1 ? exp2f(s[u] - mx) : 0.f;
@@ -192,7 +194,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
             float vf[E];
             unpack<T, E>(vr[u], vf);
 #pragma unroll
-            for (int e = 0; e < E; ++e) acc[e] += p * vf[e];
+            for (int e = 0; e < E; ++e) acc[e] = fmaf(p, vf[e], acc[e]);
         }
         m = mx;
     }
@@ -219,14 +221,14 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) {
         wgt[w] = sm_l[w] > 0.f ? exp2f(sm_m[w] - M) : 0.f;
-        L += sm_l[w] * wgt[w];
+        L = fmaf(sm_l[w], wgt[w], L);
     }
     const bool direct = len <= kSplit;  // only this split holds valid slots
     float* part = a.scratch + (((size_t)b * q_heads + h) * nsplit + split) * (HD + 2);
     for (int d = threadIdx.x; d < HD; d += kWarps * 32) {
         float o = 0.f;
 #pragma unroll
-        for (int w = 0; w < kWarps; ++w) o += sm_acc[w][d] * wgt[w];
+        for (int w = 0; w < kWarps; ++w) o = fmaf(sm_acc[w][d], wgt[w], o);
         if (direct) a.out[((size_t)b * q_heads + h) * HD + d] = Elt<T>::from_float(o / L);
         else part[d] = o;
     }
@@ -253,8 +255,8 @@ __global__ void decode_attention_combine(const int64_t* position, const float* s
     for (int s = 0; s < used; ++s) {
         const float* p = part + s * (HD + 2);
         const float w = exp2f(p[HD] - M);
-        L += p[HD + 1] * w;
-        o += p[d] * w;
+        L = fmaf(p[HD + 1], w, L);
+        o = fmaf(p[d], w, o);
     }
     out[((size_t)b * q_heads + h) * HD + d] = Elt<T>::from_float(o / L);
 }

@@ -410,6 +410,34 @@ TEST(FusedDecode, RopeFusedIntoAttentionIsBitExact) {
         }
 }
 
+// The attention kernel's L2 prefetch of the o projection's weights is a hint: the same bits with it and without,
+// for 4-bit fast (tensors of odd sizes: the scales and zeros) and dense layers, rotary in attention or not.
+TEST(FusedDecode, OProjectionPrefetchChangesNoBits) {
+    SKIP_WITHOUT_FUSED_KERNELS();
+    c10::InferenceMode guard;
+    for (bool quantized : {true, false})
+        for (bool rope_in : {true, false}) {
+            auto model = tiny_model("cuda", "float16");
+#ifdef AWQ_TEST_HAS_KERNEL_HOOK
+            if (quantized) {
+                install_cuda_kernels();
+                quantize_linears(*model, AwqLayout::Fast);
+            }
+#else
+            if (quantized) continue;
+#endif
+            ASSERT_EQ(model->merge_projections(), model->num_blocks());
+            ASSERT_FALSE(model->block(0).linear(LinearSlot::O).read_tensors().empty());
+            DecodeKernelOptions with, without;
+            with.prefetch_o_proj = true;
+            without.prefetch_o_proj = false;
+            with.rope_into_attention = without.rope_into_attention = rope_in;
+            with.pdl = without.pdl = true;
+            expect_same_bits_with(*model, with, without, 30, 4,
+                                  std::string(quantized ? "4-bit fast" : "dense") + (rope_in ? ", rope in attention" : ""));
+        }
+}
+
 // The residual add + RMSNorm folded into the 4-bit one-token matmuls (the o and down projections add into the
 // residual and leave sums of squares; q/k/v and gate/up normalize from them) against the add+RMSNorm kernel:
 // the same rounding steps, only the sum of squares adds in another order, so logits agree to a few units of
