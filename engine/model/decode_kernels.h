@@ -33,9 +33,6 @@ struct DecodeKernelOptions {
     // at batch 1 it leaves DRAM mostly idle, and the o projection then streams from L2. Only when they fit in half
     // the L2 (a 4-bit 7B o projection does, an fp16 one does not).
     bool prefetch_o_proj = true;
-    // With it, also this many bytes from the start of the merged gate/up projection's first read tensor (its packed
-    // weight), clamped to that tensor; the whole set must still fit in half the L2. 0 = none.
-    int64_t prefetch_gate_up_bytes = 0;
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

@@ -137,17 +137,8 @@ at::Tensor DecoderBlock::decode_fused(at::Tensor& residual, const at::Tensor& pe
     sumsq = at::Tensor();
     const double scale = 1.0 / std::sqrt((double)cfg_->head_dim);
     at::Tensor attn;
-    std::vector<at::Tensor> o_weights;
-    if (opt.prefetch_o_proj) {
-        o_weights = linear(LinearSlot::O).read_tensors();
-        if (opt.prefetch_gate_up_bytes > 0 && gate_up_) {
-            const std::vector<at::Tensor> gu = gate_up_->read_tensors();
-            if (!gu.empty() && gu[0].defined() && gu[0].is_contiguous()) {
-                const at::Tensor flat = gu[0].flatten();
-                o_weights.push_back(flat.narrow(0, 0, std::min<int64_t>(flat.numel(), opt.prefetch_gate_up_bytes / flat.element_size())));
-            }
-        }
-    }
+    const std::vector<at::Tensor> o_weights =
+        opt.prefetch_o_proj ? linear(LinearSlot::O).read_tensors() : std::vector<at::Tensor>{};
     if (opt.rope_into_attention) {
         attn = fused_rope_attention(q, k, v, in.cos_table, in.sin_table, in.position, k_cache, v_cache, scale, opt,
                                     o_weights);

@@ -6,7 +6,6 @@
 //   decode_e2e_bench [--shape llama2-7b] [--device cuda] [--batches 1,8] [--prompt-len 128] [--new-tokens 128]
 //                    [--reps 5] [--group 128] [--variants fp16,gemm,gemv,fast] [--modes eager,graph-aten,graph-fused,graph-merged,graph-silu,graph-host,graph]
 //                    [--machine "NVIDIA H200"] [--json FILE] [--md FILE] [--norm-on-output 1|0] [--prefetch-o 1|0]
-//                    [--prefetch-gate-up-mb MB]
 //
 // --norm-on-output 0: where the RMSNorm rides in the 4-bit matmuls, normalize their input as LlamaRMSNorm rounds
 // it instead of scaling their output by the rsqrt (DecodeKernelOptions::norm_on_output), for A/B runs.
@@ -95,7 +94,6 @@ struct Args {
     int64_t prompt_len = 128, new_tokens = 128, reps = 5, group = 128;
     bool norm_on_output = DecodeKernelOptions{}.norm_on_output;
     bool prefetch_o = DecodeKernelOptions{}.prefetch_o_proj;
-    int64_t prefetch_gu = DecodeKernelOptions{}.prefetch_gate_up_bytes;
     std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph-merged", "graph-silu", "graph-host", "graph"};
 };
 
@@ -141,7 +139,6 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     kopt.rope_into_attention = from("graph-host");
     kopt.norm_on_output = a.norm_on_output;
     kopt.prefetch_o_proj = a.prefetch_o;
-    kopt.prefetch_gate_up_bytes = a.prefetch_gu;
     model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
@@ -250,7 +247,6 @@ int main(int argc, char** argv) {
         else if (k == "--group") a.group = std::stoll(v);
         else if (k == "--norm-on-output") a.norm_on_output = v != "0";
         else if (k == "--prefetch-o") a.prefetch_o = v != "0";
-        else if (k == "--prefetch-gate-up-mb") a.prefetch_gu = (int64_t)(std::stod(v) * 1e6);
         else if (k == "--variants") a.variants = split(v);
         else if (k == "--modes") a.modes = split(v);
         else if (k == "--batches") {
@@ -295,8 +291,7 @@ int main(int argc, char** argv) {
         json out = {{"bench", "decode_e2e"}, {"machine", a.machine}, {"shape", a.shape}, {"device", a.device},
                     {"prompt_len", a.prompt_len}, {"new_tokens", a.new_tokens}, {"reps", a.reps}, {"group", a.group},
                     {"copy_bandwidth_GBps", copy_bw / 1e9},
-                    {"norm_on_output", a.norm_on_output}, {"prefetch_o_proj", a.prefetch_o},
-                    {"prefetch_gate_up_bytes", a.prefetch_gu}, {"torch", TORCH_VERSION}, {"results", results}};
+                    {"norm_on_output", a.norm_on_output}, {"prefetch_o_proj", a.prefetch_o}, {"torch", TORCH_VERSION}, {"results", results}};
         // Targets at batch 1: 4-bit fast (graph when measured) vs our best fp16, and vs its own bound.
         json targets = json::array();
         const json* fast = find(results, "fast", "graph", 1);
