@@ -83,11 +83,10 @@ namespace {
 // nothing to ask for, or when they do not all fit in half the device's L2. Only whole sets: the fp16 7B o
 // projection (33.5 MB) prefetched up to 25 MB made fp16 decode slower (H200: 239.4 -> 232.8 tok/s), the 4-bit
 // one (8.7 MB) whole made it faster (599.9 -> 606.0).
-std::unique_ptr<awq_l2_prefetch> l2_ranges(const std::vector<at::Tensor>& tensors, at::Device device, bool late) {
+std::unique_ptr<awq_l2_prefetch> l2_ranges(const std::vector<at::Tensor>& tensors, at::Device device) {
     if (tensors.empty()) return nullptr;
     auto pf = std::make_unique<awq_l2_prefetch>();
     *pf = {};
-    pf->after_first_loads = late ? 1 : 0;
     const int64_t budget = (int64_t)at::cuda::getDeviceProperties(device.index())->l2CacheSize / 2;
     int64_t total = 0;
     int n = 0;
@@ -156,7 +155,7 @@ at::Tensor fused_rope_attention(const at::Tensor& q, const at::Tensor& k, const 
                                     position.data_ptr<int64_t>(), k_cache.data_ptr(), v_cache.data_ptr(), out.data_ptr(),
                                     nscratch ? scratch.data_ptr<float>() : nullptr, (int)r.batch, (int)r.q_heads,
                                     (int)r.kv_heads, (int)r.head_dim, (int)r.capacity, (float)scale, opt.pdl,
-                                    l2_ranges(prefetch, k_cache.device(), opt.prefetch_late).get(), stream_of(k_cache)));
+                                    l2_ranges(prefetch, k_cache.device()).get(), stream_of(k_cache)));
     return out;
 }
 
@@ -174,7 +173,7 @@ at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k_cache
     check(awq_decode_attention(kernel_dtype(q), q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(),
                                position.data_ptr<int64_t>(), out.data_ptr(),
                                nscratch ? scratch.data_ptr<float>() : nullptr, (int)B, (int)nh, (int)nkv, (int)hd,
-                               (int)cap, (float)scale, opt.pdl, l2_ranges(prefetch, q.device(), opt.prefetch_late).get(), stream_of(q)));
+                               (int)cap, (float)scale, opt.pdl, l2_ranges(prefetch, q.device()).get(), stream_of(q)));
     return out;
 }
 

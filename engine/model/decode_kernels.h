@@ -33,7 +33,6 @@ struct DecodeKernelOptions {
     // at batch 1 it leaves DRAM mostly idle, and the o projection then streams from L2. Only when they fit in half
     // the L2 (a 4-bit 7B o projection does, an fp16 one does not).
     bool prefetch_o_proj = true;
-    bool prefetch_late = false;  // issue it after the attention's first K/V loads instead of before its PDL wait
 };
 
 // Why the fused kernels cannot run decode steps of this model here ("" when they can): a build without CUDA

@@ -94,7 +94,6 @@ struct Args {
     int64_t prompt_len = 128, new_tokens = 128, reps = 5, group = 128;
     bool norm_on_output = DecodeKernelOptions{}.norm_on_output;
     bool prefetch_o = DecodeKernelOptions{}.prefetch_o_proj;
-    bool prefetch_late = DecodeKernelOptions{}.prefetch_late;
     std::vector<std::string> variants = {"fp16", "gemm", "gemv", "fast"}, modes = {"eager", "graph-aten", "graph-fused", "graph-merged", "graph-silu", "graph-host", "graph"};
 };
 
@@ -140,7 +139,6 @@ json run_case(LlamaModel& model, const std::string& variant, const std::string& 
     kopt.rope_into_attention = from("graph-host");
     kopt.norm_on_output = a.norm_on_output;
     kopt.prefetch_o_proj = a.prefetch_o;
-    kopt.prefetch_late = a.prefetch_late;
     model.set_fused_decode(mode != "graph-aten", kopt);
     const std::string decode_path =
         mode == "eager" ? "eager"
@@ -249,7 +247,6 @@ int main(int argc, char** argv) {
         else if (k == "--group") a.group = std::stoll(v);
         else if (k == "--norm-on-output") a.norm_on_output = v != "0";
         else if (k == "--prefetch-o") a.prefetch_o = v != "0";
-        else if (k == "--prefetch-late") a.prefetch_late = v != "0";
         else if (k == "--variants") a.variants = split(v);
         else if (k == "--modes") a.modes = split(v);
         else if (k == "--batches") {

@@ -97,11 +97,8 @@ __device__ __forceinline__ void rope_lane(const Raw<E>& xr, const Raw<E>& cr, co
 template <class T, int HD, bool kRope>
 __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs<T> a) {
     constexpr int E = HD / 32;
-    // The L2 prefetch does not depend on the previous kernel (static weights): issued before the wait, or after
-    // the first K/V loads (so that those are not queued behind it).
-    if (!a.prefetch.after_first_loads)
-        l2_prefetch_ranges(a.prefetch, blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z),
-                           gridDim.x * gridDim.y * gridDim.z, threadIdx.x, blockDim.x);
+    // The L2 prefetch does not depend on the previous kernel (static weights): issued before the wait.
+    l2_prefetch_ranges(a.prefetch);
     pdl_wait();
     const int split = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
     const int nsplit = gridDim.x, q_heads = a.q_heads, capacity = a.capacity;
@@ -153,11 +150,6 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
                 kr[u] = load_raw<T, E>(kp + (size_t)t * HD);
                 vr[u] = load_raw<T, E>(vp + (size_t)t * HD);
             }
-        }
-        if (a.prefetch.after_first_loads && warp == 0 && t0 == w0) {  // warp 0 of every block with slots
-            const int used = (len + kSplit - 1) / kSplit;
-            l2_prefetch_ranges(a.prefetch, ((unsigned)b * q_heads + h) * used + split, (unsigned)gridDim.z * q_heads * used,
-                               lane, 32);
         }
         // After the loads are issued: q in log2 units (softmax via exp2), rotated first with rope (and the new
         // k, which then fills the new slot).

@@ -62,18 +62,18 @@ __device__ __forceinline__ int valid_length(int64_t position, int capacity) {
 // The grid's share of an awq_l2_prefetch, as bulk L2 prefetches (sm_90's cp.async.bulk.prefetch.L2; older GPUs
 // skip the hint) of up to 16 KB each: piece i of a range goes to block i % blocks, so that every SM's copy engine
 // takes a few, not one block all of them. Moves nothing into registers or shared memory.
-// `block` of `blocks` issuing, with `threads` threads of which this is `thread`.
-__device__ __forceinline__ void l2_prefetch_ranges(const awq_l2_prefetch& pf, unsigned block, unsigned blocks,
-                                                   unsigned thread, unsigned threads) {
+__device__ __forceinline__ void l2_prefetch_ranges(const awq_l2_prefetch& pf) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     constexpr uintptr_t kPiece = 16384;
+    const unsigned blocks = gridDim.x * gridDim.y * gridDim.z;
+    const unsigned block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
         const uintptr_t base = reinterpret_cast<uintptr_t>(pf.ptr[r]);
         const uintptr_t lo = (base + 15) & ~uintptr_t(15), hi = (base + pf.bytes[r]) & ~uintptr_t(15);
         if (!base || hi <= lo) continue;
         const uintptr_t pieces = (hi - lo + kPiece - 1) / kPiece;
-        for (uintptr_t i = block + (uintptr_t)thread * blocks; i < pieces; i += (uintptr_t)blocks * threads) {
+        for (uintptr_t i = block + (uintptr_t)threadIdx.x * blocks; i < pieces; i += (uintptr_t)blocks * blockDim.x) {
             const uintptr_t at = lo + i * kPiece;
             const uint32_t n = (uint32_t)(hi - at < kPiece ? hi - at : kPiece);
             asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(at), "r"(n));

@@ -51,7 +51,6 @@ int awq_rope_kv_write(awq_dtype dtype, const void* q, int q_stride, const void* 
 typedef struct {
     const void* ptr[4];
     size_t bytes[4];
-    int after_first_loads;  // 0: issued before the wait for the previous kernel; 1: after the kernel's first loads
 } awq_l2_prefetch;
 
 // Scratch floats awq_decode_attention needs for this shape (0 when the cache fits one split).
