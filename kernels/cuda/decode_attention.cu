@@ -36,10 +36,7 @@ namespace {
 constexpr int kSplit = 256;
 constexpr int kWarps = 16;
 constexpr int kSlotsPerWarp = kSplit / kWarps;
-#ifndef AWQ_ATTN_UNROLL
-#define AWQ_ATTN_UNROLL 16
-#endif
-constexpr int kUnroll = AWQ_ATTN_UNROLL;  // K/V rows in flight per warp
+constexpr int kUnroll = 8;  // K/V rows in flight per warp
 constexpr float kLog2e = 1.4426950408889634f;
 
 // E consecutive elements of a row as the registers one access loads (kept packed until used, so that 8 K and 8 V
