@@ -73,7 +73,8 @@ typedef struct {
     // norm_on_output = 1 (input side only) moves the rsqrt to the output: the matmul's input is
     // dtype(norm_weight * h) and y = dtype(rsqrt(sum / k + norm_eps) * (x W^T)), so no warp waits for the sums
     // before it starts. The same product rounded at another place: not LlamaRMSNorm's bits, but as close to the
-    // exact result. With fp16 the caller must know that norm_weight * h cannot overflow (|norm_weight| <= 1 does).
+    // exact result (closer, in the check). Where norm_weight * h overflows fp16 (h and its RMSNorm finite), the
+    // warps concerned fall back to the input-side normalization for their slice: slower, same result.
     void* residual;
     float* sumsq_out;
     const float* sumsq_in;
