@@ -180,18 +180,20 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
                     res_in[t][h] = E::to_float(static_cast<const T*>(p.residual)[(tile0 + t) * 16 + (lane >> 2) + 8 * h]);
         }
     }
-    // RMSNorm fold: every warp sums the previous projection's k/16 tile partials in the same fixed order. The
-    // loads are all issued here, independent of each other, and added only after the x slice's loads are issued
-    // (a running sum over a loop would wait out one L2 round trip per load, in front of the x staging).
+    // RMSNorm fold: every warp that needs the rsqrt (all of them; warp 0 alone with norm_post) sums the previous
+    // projection's k/16 tile partials in the same fixed order. The loads are all issued here, independent of each
+    // other, and added only after the x slice's loads are issued (a running sum over a loop would wait out one L2
+    // round trip per load, in front of the x staging).
     constexpr int kPartsPerLane = 16;  // k <= 8192 (the launcher checks)
     float parts[kPartsPerLane];
-    if (normed && (!norm_post || warp == 0)) {
+    auto load_parts = [&] {
 #pragma unroll
         for (int j = 0; j < kPartsPerLane; ++j) {
             const int i = lane + 32 * j;
             parts[j] = i < (p.k >> 4) ? __ldg(p.sumsq_in + (blockIdx.x % AWQ_W4_SUMSQ_COPIES) * (p.k >> 4) + i) : 0.f;
         }
-    }
+    };
+    if (normed && (!norm_post || warp == 0)) load_parts();
 
     float part_sum = 0.f;  // normed: this lane's share of the sum of h^2
     float wscale = 1.f;    // this warp's accumulators in y's units before yscale (the overflow fallback below)
@@ -297,10 +299,7 @@ __global__ void __launch_bounds__(kDecodeWarpsMax * 32) w4a16_fast_decode_kernel
             // stages LlamaRMSNorm's input as kNormX does and divides its accumulators by the rsqrt that warp 0
             // multiplies y with. Never taken when |w| <= 1 or in bf16; a slow path, but the right numbers.
             if (warp != 0) {
-                for (int j = 0; j < kPartsPerLane; ++j) {
-                    const int i = lane + 32 * j;
-                    parts[j] = i < (p.k >> 4) ? p.sumsq_in[(blockIdx.x % AWQ_W4_SUMSQ_COPIES) * (p.k >> 4) + i] : 0.f;
-                }
+                load_parts();
                 sum_parts();
             }
             const float inv = rsqrt_of_sums();
