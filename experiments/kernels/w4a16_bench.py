@@ -17,7 +17,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from w4a16_lib import FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib, load_autoawq_triton
+from w4a16_lib import (FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib, load_autoawq_triton,
+                       wgmma_shapes)
 
 SHAPES = [(4096, 4096), (4096, 11008), (11008, 4096), (4096, 14336), (14336, 4096), (8192, 28672)]  # (K, N)
 MS = [1, 4, 16, 64, 256, 1024, 4096]
@@ -138,6 +139,11 @@ def main():
                     continue
                 cfg = lib.config()
                 add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
+            if M >= 9:  # the mma.sync kernels (or dequantize + cuBLAS) that were the default before the wgmma kernel
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:
+                    add("fast_mma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=-1), nb4, graph), wbytes4,
+                        lib.config())
             if M <= 64:  # the default configuration again, launched with programmatic dependent launch
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, pdl=1) == 0:
@@ -167,6 +173,12 @@ def main():
                            for wt in (1, 2) for s in (1, 2, 4)]
             if M >= 64:
                 sweeps += [dict(path=PATH_DEQUANT)]
+            if M >= 9:  # the wgmma kernel's block shapes near this m, K split by the heuristic and not at all
+                for (tn, wg, wn, st) in wgmma_shapes():
+                    if tn > 4 * M or tn < min(M, 256) // 4 or N % (64 * wg * wn):
+                        continue
+                    sweeps += [dict(path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st, split_k=sp)
+                               for sp in ((0, 1) if M <= 256 else (1,))]
             if quick:
                 sweeps = sweeps[:6]
             for sw in sweeps:
@@ -190,14 +202,15 @@ def main():
         return None
 
     lines = [f"# W4A16 kernels benchmark\n",
-             f"Machine: {dev} (device tool kind nvidia-h200); measured copy bandwidth {bw:.2f} TB/s (read + write). "
+             f"Machine: {dev} (through the device tool); measured copy bandwidth {bw:.2f} TB/s (read + write). "
              f"Group 128, asymmetric, fp16 activations. Times in microseconds, median; m <= 256 in CUDA graphs; "
              f"weights rotated through >= 256 MB so they come from DRAM. Speed-ups are cuBLAS time / our time.\n",
              "Columns: `fast` = default call (no PDL); `fast+pdl` = same kernel launched with programmatic dependent launch "
              "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
              "`read floor` = plain 16-byte loads of the same 4-bit bytes in the same harness (M=1 rows).\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | gemm | gemv | AutoAWQ-Triton |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "`fast mma.sync` = the fast layout's kernels before the wgmma kernel (mma.sync, or dequantize + cuBLAS above m = 128).\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast mma.sync | gemm | gemv | AutoAWQ-Triton |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
             c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
@@ -206,10 +219,11 @@ def main():
             g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
             pd = get(K, N, M, "fast_pdl")
             rf = get(K, N, M, "read_floor")
+            fm = get(K, N, M, "fast_mma")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
                          f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "
-                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(g)} | {fmt(v)} | {fmt(a)} |")
+                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(g)} | {fmt(v)} | {fmt(a)} |")
     # Targets of issue 4 (fast, group 128, shapes >= 4096 x 11008).
     lines += ["", "## Targets (fast layout, group 128, K*N >= 4096*11008)", "",
               "| K x N | M=1 x cuBLAS (>= 3.5) | M=1 TB/s / copy (>= 75 %) | M=16 x cuBLAS (>= 3.5) | "

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from w4a16_lib import (DTYPES, FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib,
-                       load_autoawq_triton)
+                       load_autoawq_triton, wgmma_shapes)
 
 TOL = {torch.float16: 2e-3, torch.bfloat16: 1e-2}
 COPIES = 8  # AWQ_W4_SUMSQ_COPIES (w4a16.h): the residual fold's sums of squares are kept in this many copies
@@ -86,7 +86,7 @@ def main():
                             for split in (1, 3, 8, 0):
                                 y = poisoned(m, canon.n, dtype)
                                 rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, tokens=tokens,
-                                                stages=stages, warp_tiles=wt, pdl=int(split == 3))
+                                                stages=stages, warp_tiles=wt, pdl=int(split == 3), wgmma=-1)
                                 torch.cuda.synchronize()
                                 err = rel(y, ref) if rc == 0 else float("nan")
                                 ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
@@ -141,6 +141,36 @@ def main():
                         cfg_rows.append(r)
                         if not ok:
                             failures.append(r)
+    # The wgmma kernel at every block shape (tokens = its N, warpgroups, tiles per warp, depth), K split or not,
+    # m from below one block to several token blocks, every group size, asymmetric and symmetric, both dtypes.
+    for (nn, kk, group, sym) in ((1024, 1536, 128, False), (1024, 1344, 32, True), (512, 2112, 64, False)):
+        canon = Canonical(nn, kk, group, sym, 600 + group + kk)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for m in (1, 9, 16, 33, 64, 100, 255, 300):
+                x = torch.randn(m, kk, dtype=dtype, device="cuda")
+                ref = x.double() @ wref.T
+                for (tn, wg, wn, st) in wgmma_shapes():
+                    if nn % (64 * wg * wn):
+                        continue
+                    for split in (1, 3):
+                        y = poisoned(m, nn, dtype)
+                        rc = lib.matmul(w, x, y, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
+                                        split_k=split, pdl=int(m == 33))
+                        torch.cuda.synchronize()
+                        if rc != 0 and split > 1 and "cannot reduce" in lib.error():
+                            continue  # this shape's pipeline memory cannot hold the K-slice reduction (refused)
+                        err = rel(y, ref) if rc == 0 else float("nan")
+                        ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                        r = dict(what="wgmma", group=group, sym=sym, k=kk, n=nn, dtype=str(dtype)[6:], m=m, tokens=tn,
+                                 wg=wg, wn=wn, stages=st, split=split, err=err, ok=ok,
+                                 config=lib.config() if rc == 0 else lib.error())
+                        cfg_rows.append(r)
+                        if not ok:
+                            failures.append(r)
+    print(f"wgmma shapes: {sum(r.get('what') == 'wgmma' for r in cfg_rows)} cases, "
+          f"{sum(r.get('what') == 'wgmma' and not r['ok'] for r in cfg_rows)} failures ({time.time() - t0:.0f} s)")
     # SwiGLU's SiLU fused into the input (x_gated): x rows are [gate | up]; the reference rounds silu(gate) to the
     # dtype, multiplies by up and rounds again, as the separate SiLU kernel does. Other paths must refuse it.
     for (nn, kk, group) in ((1024, 1536, 128), (512, 1344, 64), (768, 2048, 32)):

@@ -13,6 +13,17 @@ PATH_AUTO, PATH_DIRECT, PATH_DEQUANT = 0, 1, 2
 DTYPES = {torch.float16: 0, torch.bfloat16: 1}
 
 
+def wgmma_shapes():
+    """The wgmma kernel's block shapes [(tokens, warpgroups, tiles per warp, depth)], read from AWQ_WGMMA_SHAPES in
+    kernels/cuda/w4a16_fast_wgmma.cuh so the scripts cannot drift from the instances that exist."""
+    import re
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../kernels/cuda/w4a16_fast_wgmma.cuh")
+    text = open(src).read()
+    block = text[text.index("#define AWQ_WGMMA_SHAPES"):]
+    block = block[:block.index("\n\n")]
+    return [tuple(int(v) for v in t) for t in re.findall(r"X\((\d+), (\d+), (\d+), (\d+)\)", block)]
+
+
 class W4Weight(ctypes.Structure):
     _fields_ = [("layout", ctypes.c_int), ("n", ctypes.c_int), ("k", ctypes.c_int), ("group", ctypes.c_int),
                 ("qweight", ctypes.c_void_p), ("qzeros", ctypes.c_void_p), ("scales", ctypes.c_void_p),
@@ -24,7 +35,7 @@ class W4Options(ctypes.Structure):
                 ("stages", ctypes.c_int), ("warp_tiles", ctypes.c_int), ("pdl", ctypes.c_int),
                 ("warps", ctypes.c_int), ("x_gated", ctypes.c_int), ("residual", ctypes.c_void_p),
                 ("sumsq_out", ctypes.c_void_p), ("sumsq_in", ctypes.c_void_p), ("norm_weight", ctypes.c_void_p),
-                ("norm_eps", ctypes.c_float), ("norm_on_output", ctypes.c_int)]
+                ("norm_eps", ctypes.c_float), ("norm_on_output", ctypes.c_int), ("wgmma", ctypes.c_int)]
 
 
 class Canonical:
@@ -124,11 +135,11 @@ class W4Lib:
 
     def matmul(self, w, x, y, path=PATH_AUTO, split_k=0, tokens=0, stages=0, warp_tiles=0, pdl=0, ws=True, warps=0,
                x_gated=0, residual=None, sumsq_out=None, sumsq_in=None, norm_weight=None, norm_eps=0.0,
-               norm_on_output=0):
+               norm_on_output=0, wgmma=0):
         """residual / sumsq_out / sumsq_in / norm_weight: torch tensors for the residual + RMSNorm fold (w4a16.h)."""
         ptr = lambda t: t.data_ptr() if t is not None else None
         opt = W4Options(path, split_k, tokens, stages, warp_tiles, pdl, warps, x_gated, ptr(residual), ptr(sumsq_out),
-                        ptr(sumsq_in), ptr(norm_weight), norm_eps, norm_on_output)
+                        ptr(sumsq_in), ptr(norm_weight), norm_eps, norm_on_output, wgmma)
         wsb = self.workspace(w.n, w.k) if ws else None
         rc = self.so.awq_w4a16_matmul(ctypes.byref(w.desc), x.data_ptr(), x.shape[0], DTYPES[x.dtype], y.data_ptr(),
                                       wsb.data_ptr() if ws else None, wsb.numel() if ws else 0,

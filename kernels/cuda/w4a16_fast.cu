@@ -2,6 +2,7 @@
 #include "w4a16_fast.cuh"
 #include "w4a16_fast_small.cuh"
 #include "w4a16_fast_decode.cuh"
+#include "w4a16_fast_wgmma.cuh"
 
 #include <algorithm>
 
@@ -14,6 +15,9 @@ extern template cudaError_t fast_small_dispatch<half>(const FastParams&, const F
                                                       cudaStream_t, int*);
 extern template cudaError_t fast_small_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
                                                                size_t, cudaStream_t, int*);
+extern template cudaError_t wgmma_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, cudaStream_t, int*);
+extern template cudaError_t wgmma_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3, cudaStream_t,
+                                                          int*);
 extern template cudaError_t fast_decode_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, size_t,
                                                        cudaStream_t, int*);
 extern template cudaError_t fast_decode_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
@@ -29,6 +33,25 @@ bool fast_config_supported(const FastConfig& c) {
         case 64: return (c.wn == 1 || c.wn == 2) && (c.stages == 3 || c.stages == 4);
         default: return false;
     }
+}
+
+bool wgmma_config_supported(const FastConfig& c) {
+#define AWQ_WGMMA_KNOWN(TN, WG, WN, ST) \
+    if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) return true;
+    AWQ_WGMMA_SHAPES(AWQ_WGMMA_KNOWN)
+#undef AWQ_WGMMA_KNOWN
+    return false;
+}
+
+bool wgmma_can_split(const FastConfig& c) {
+#define AWQ_WGMMA_SPLITS(TN, WG, WN, ST)                                                     \
+    if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) {                      \
+        using L = WgShape<TN, WG, WN>;                                                       \
+        return (size_t)ST * L::kStage >= (size_t)WN * L::kAcc * L::kThreads * sizeof(float); \
+    }
+    AWQ_WGMMA_SHAPES(AWQ_WGMMA_SPLITS)
+#undef AWQ_WGMMA_SPLITS
+    return false;
 }
 
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
@@ -82,6 +105,15 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     }
     // only the decode kernel fuses the SiLU or the residual + RMSNorm
     if (cfg.x_gated || cfg.residual || cfg.sumsq_in) return cudaErrorInvalidValue;
+    if (cfg.wg > 0) {  // wgmma kernel: K slices of whole 64-k chunks, one cluster of slices per output tile
+        if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return cudaErrorInvalidValue;
+        p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
+        p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;
+        if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
+        const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / wgmma_block_rows(cfg));
+        return dtype == AWQ_DTYPE_F16 ? wgmma_dispatch<half>(p, cfg, zeros, grid, stream, occupancy)
+                                      : wgmma_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, stream, occupancy);
+    }
     const bool small = cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;

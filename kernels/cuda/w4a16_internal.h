@@ -23,6 +23,8 @@ struct FastConfig {
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
     int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
                        // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
+    int wg = 0;        // > 0: the wgmma kernel (w4a16_fast_wgmma.cuh) with this many warpgroups per block; tokens
+                       // is then its N (16..256), wn its 16-row tiles per warp, stages its pipeline depth
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
     // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
     void* residual = nullptr;
@@ -38,6 +40,11 @@ constexpr int kDecodeWarpsMax = 8;  // warps per tile of the warp-split decode k
 cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y,
                         const FastConfig& cfg, cudaStream_t stream, int* occupancy = nullptr);
 bool fast_config_supported(const FastConfig& cfg);
+// The wgmma kernel's block shapes (AWQ_WGMMA_SHAPES in w4a16_fast_wgmma.cuh), and its rows per block.
+bool wgmma_config_supported(const FastConfig& cfg);
+inline int wgmma_block_rows(const FastConfig& cfg) { return 64 * cfg.wg * cfg.wn; }
+// Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).
+bool wgmma_can_split(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;
 // slices are also whole multiples of fast_small_chunk_align(group) chunks.
 int fast_small_max_chunks(int tokens_valid);

@@ -126,15 +126,15 @@ int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, 
 // which for tokens <= 16 grows with the tokens and the K slice).
 int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cfg, int m) {
     static std::mutex mu;
-    static std::map<std::array<int, 10>, int> cache;
+    static std::map<std::array<int, 11>, int> cache;
     int dev = 0;
     cudaGetDevice(&dev);
     const int kchunks = w.k / 64, cps = (kchunks + cfg.splits - 1) / cfg.splits;
     const int tv = cfg.tokens <= 16 ? std::min(m, cfg.tokens) : 0;
     const int slice = tv == 0 ? 0 : cfg.warps > 0 ? ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps : cps;
     const int gm = w.group >= 128 ? 1 : w.group == 64 ? 2 : 4;  // a template parameter of the decode kernels
-    const std::array<int, 10> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
-                                     slice, cfg.warps, gm};
+    const std::array<int, 11> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
+                                     slice, cfg.warps, gm, cfg.wg};
     {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = cache.find(key); it != cache.end()) return it->second;
@@ -164,6 +164,28 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
     for (cfg.warps = warps; cfg.warps >= 1; --cfg.warps)
         if (fast_decode_block_smem(m, w.k, w.group, cfg) > 0) return fast_decode_supported(cfg);
     return false;
+}
+
+// Shape of the wgmma kernel (w4a16_fast_wgmma.cuh) for m tokens; fields already set (from the options) are
+// kept. N = the smallest wgmma N that holds m (256 above: several token blocks), two warpgroups of 64-row tiles
+// unless n is not a multiple of 128, a deeper pipeline for small N (those blocks are small and memory-bound);
+// K slices so that one wave of blocks fills the GPU (slices of a tile add up in a cluster: <= 8, >= 4 chunks
+// each, and only where the pipeline memory holds the reduction).
+bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
+    if (cfg.tokens == 0) cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
+    if (cfg.wn == 0) cfg.wn = 1;
+    if (cfg.wg == 0) cfg.wg = w.n % (128 * cfg.wn) == 0 ? 2 : 1;
+    if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : (cfg.tokens == 256 && cfg.wg == 2) ? 3 : 4;
+    if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
+    cfg.splits = 1;
+    if (split_opt > 0) {
+        cfg.splits = split_opt;
+    } else if (wgmma_can_split(cfg)) {
+        const int blocks = ((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        const int slots = sm_count() * std::max(1, fast_occupancy(w, dtype, cfg, m));
+        cfg.splits = std::clamp(slots / blocks, 1, std::min(kFastMaxSplits, std::max(1, w.k / 256)));
+    }
+    return true;
 }
 
 // Split K so that one wave of blocks fills the GPU, within the partial buffer (splits * m <= 128 rows).
@@ -233,12 +255,17 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         return fail("the RMSNorm fold takes k <= 8192 (a lane sums 16 partials), got k=" + std::to_string(w->k));
     if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
     if (opt.norm_on_output && !fold_in) return fail("norm_on_output needs the RMSNorm fold (sumsq_in, norm_weight)");
+    const bool fused = opt.x_gated || fold_out || fold_in;  // only the one-token decode kernel does these
+    // The fast layout's wgmma kernel: asked for, or by m (not for the fused one-token work).
+    const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
+                       (opt.wgmma > 0 || (opt.wgmma == 0 && m >= AWQ_W4_WGMMA_MIN_M));
+    if (opt.wgmma > 2) return fail("wgmma takes 1 or 2 warpgroups per block, not " + std::to_string(opt.wgmma));
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
-        // Crossovers measured on H200 (group 128): the fast tensor-core kernel beats dequantize + cuBLAS up
-        // to m = 64 by ~2x and loses at m = 256 (~1.5x); the CUDA-core kernels of the AutoAWQ layouts
-        // beat it up to m = 8.
-        const int direct_max = w->layout == AWQ_W4_FAST ? 128 : 8;
+        // Crossovers measured on H200 (group 128): the fast layout's mma.sync kernels beat dequantize + cuBLAS
+        // up to m = 64 by ~2x and lose at m = 256 (~1.5x); the CUDA-core kernels of the AutoAWQ layouts beat it
+        // up to m = 8. The wgmma kernel is direct at every m.
+        const int direct_max = wgmma ? (1 << 30) : w->layout == AWQ_W4_FAST ? 128 : 8;
         path = (m > direct_max && ws.weight) ? AWQ_W4_PATH_DEQUANT : AWQ_W4_PATH_DIRECT;
     }
     if (path == AWQ_W4_PATH_DEQUANT) {
@@ -253,6 +280,28 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         return fail("split_k > 1 needs a workspace of at least " +
                     std::to_string(kCounterBytes + partial_bytes(w->n)) + " bytes");
 
+    if (wgmma) {
+        FastConfig cfg;
+        cfg.pdl = opt.pdl != 0;
+        cfg.tokens = opt.tokens;
+        cfg.wn = opt.warp_tiles;
+        cfg.stages = opt.stages;
+        cfg.wg = opt.wgmma > 0 ? opt.wgmma : 0;
+        if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, cfg))
+            return fail("no wgmma kernel for tokens=" + std::to_string(cfg.tokens) + " warpgroups=" +
+                        std::to_string(cfg.wg) + " warp_tiles=" + std::to_string(cfg.wn) + " stages=" +
+                        std::to_string(cfg.stages) + " with n=" + std::to_string(w->n) + " (rows per block " +
+                        std::to_string(wgmma_block_rows(cfg)) + " must divide n)");
+        if (cfg.splits > 1 && !wgmma_can_split(cfg))
+            return fail("split_k " + std::to_string(cfg.splits) + ": the wgmma kernel with tokens=" +
+                        std::to_string(cfg.tokens) + " cannot reduce K slices in its pipeline memory");
+        if (cudaError_t e = fast_direct(*w, x, m, dtype, y, cfg, stream); e != cudaSuccess)
+            return fail_cuda("fast wgmma kernel launch", e);
+        g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
+                   std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
+                   std::to_string(cfg.stages) + (cfg.pdl ? " pdl" : "");
+        return 0;
+    }
     if (w->layout == AWQ_W4_FAST) {
         FastConfig cfg;
         cfg.pdl = opt.pdl != 0;
@@ -264,7 +313,6 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         // Measured exception (H200, with PDL): many tiles over a short K (the 7B gate/up projection, 1376 tiles
         // x 32 units) runs faster on the cluster-split kernel (16.0 vs 17.5 us), unless the SiLU rides along.
         const bool many_short = w->n / 16 >= 1024 && (w->k / 64 + 1) / 2 <= 48;
-        const bool fused = opt.x_gated || fold_out || fold_in;  // only the decode kernel does these
         const bool decode_default = m == 1 && (!many_short || fused);
         if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 && (decode_default || opt.warps > 0 || fused)) {
             FastConfig d = cfg;
