@@ -33,6 +33,13 @@
 
 namespace awq::cuda {
 
+// 1: a warpgroup's MMAs on one chunk overlap its dequantization of the next (the default); 0: each chunk's MMAs
+// are waited for before the next chunk starts (for A/B runs: build with -DAWQ_WGMMA_OVERLAP=0).
+#ifndef AWQ_WGMMA_OVERLAP
+#define AWQ_WGMMA_OVERLAP 1
+#endif
+constexpr bool kWgmmaOverlap = AWQ_WGMMA_OVERLAP != 0;
+
 template <int TN, int WG, int WN>
 struct WgShape {
     static constexpr int kThreads = 128 * WG;
@@ -156,18 +163,26 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
 #pragma unroll
         for (int e = 0; e < L::kAcc; ++e) acc[a][e] = 0.f;
 
+    // Pipeline. kAhead chunks are copied ahead of the one being consumed. With the overlap (default), a
+    // warpgroup dequantizes chunk it+1 while its MMAs on chunk it still run: the MMAs of one chunk stay in flight
+    // across the next iteration's barrier, so the stage refilled there is the one consumed two chunks ago, and the
+    // A fragments alternate between two register sets (the loop body is written out twice for that).
+    constexpr int kAhead = kWgmmaOverlap ? STAGES - 2 : STAGES - 1;
+    static_assert(kAhead >= 1, "the overlapped pipeline needs at least 3 stages");
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
+    for (int s = 0; s < kAhead; ++s) {
         if (s < nch) load_stage(s, s);
         cp_async_commit();
     }
 
-    for (int it = 0; it < nch; ++it) {
-        cp_async_wait<STAGES - 2>();
+    auto step = [&](int it, uint32_t(&a)[WN][4][4]) {
+        cp_async_wait<kAhead - 1>();
         fence_proxy_async();
-        __syncthreads();  // chunk `it` is in place; every warpgroup's MMAs on chunk it-1 are complete (waited below)
+        // Chunk `it` is in place for every thread, and every warpgroup has waited for its MMAs on the chunk whose
+        // stage the copies below refill (it - 2 with the overlap, it - 1 without).
+        __syncthreads();
         {
-            const int nxt = it + STAGES - 1;
+            const int nxt = it + kAhead;
             if (nxt < nch) load_stage(nxt % STAGES, nxt);
             cp_async_commit();
         }
@@ -175,7 +190,6 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
         const uint8_t* st = smem + stage * L::kStage;
 
         // This lane's A fragments for the chunk's four k16 steps, dequantized and scaled.
-        uint32_t a[WN][4][4];
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) {
             const int t = (wg * WN + wi) * 4 + wq;
@@ -200,10 +214,18 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
             for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[wi][j], desc);
         }
         wgmma_commit();
-        wgmma_wait<0>();
+        wgmma_wait<kWgmmaOverlap ? 1 : 0>();  // overlap: chunk it - 1 is done (its A registers and stage are free)
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+    };
+    uint32_t a0[WN][4][4], a1[WN][4][4];
+    for (int it = 0; it < nch; it += 2) {
+        step(it, a0);
+        if (it + 1 < nch) step(it + 1, a1);
     }
+    wgmma_wait<0>();
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
     cp_async_wait<0>();
     pdl_trigger();
 
@@ -276,9 +298,9 @@ cudaError_t wgmma_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStrea
     X(64, 2, 2, 4)          \
     X(64, 1, 1, 4)          \
     X(128, 2, 1, 4)         \
-    X(128, 2, 2, 3)         \
+    X(128, 2, 2, 4)         \
     X(128, 1, 1, 4)         \
-    X(256, 2, 1, 3)         \
+    X(256, 2, 1, 4)         \
     X(256, 1, 1, 4)
 
 template <class T>

@@ -175,7 +175,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (cfg.tokens == 0) cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = w.n % (128 * cfg.wn) == 0 ? 2 : 1;
-    if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : (cfg.tokens == 256 && cfg.wg == 2) ? 3 : 4;
+    if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : 4;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
     if (split_opt > 0) {
