@@ -173,7 +173,7 @@ def main():
                            for wt in (1, 2) for s in (1, 2, 4)]
             if M >= 64:
                 sweeps += [dict(path=PATH_DEQUANT)]
-            if M >= 9:  # the wgmma kernel's block shapes near this m, K split by the heuristic and not at all
+            if M >= 4:  # the wgmma kernel's block shapes near this m, K split by the heuristic and not at all
                 for (tn, wg, wn, st) in wgmma_shapes():
                     if tn > 4 * M or tn < min(M, 256) // 4 or N % (64 * wg * wn):
                         continue

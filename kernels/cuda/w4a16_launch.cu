@@ -181,9 +181,18 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (split_opt > 0) {
         cfg.splits = split_opt;
     } else if (wgmma_can_split(cfg)) {
-        const int blocks = ((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        // Fewer blocks than slots (resident blocks the GPU holds at once): split K for the best use of the waves
+        // the blocks take (blocks / (waves * slots)), each further slice charged 2 % for its share of the
+        // reduction. At least 256 k per slice.
+        const int base = ((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
         const int slots = sm_count() * std::max(1, fast_occupancy(w, dtype, cfg, m));
-        cfg.splits = std::clamp(slots / blocks, 1, std::min(kFastMaxSplits, std::max(1, w.k / 256)));
+        const int max_splits = base < slots ? std::min(kFastMaxSplits, std::max(1, w.k / 256)) : 1;
+        double best = -1;
+        for (int s = 1; s <= max_splits; ++s) {
+            const int waves = (base * s + slots - 1) / slots;
+            const double use = (double)(base * s) / ((double)waves * slots) - 0.02 * (s - 1);
+            if (use > best + 1e-9) best = use, cfg.splits = s;
+        }
     }
     return true;
 }
