@@ -234,7 +234,8 @@ def main():
             continue
         sp = lambda M, v="fast": (get(K, N, M, "cublas_fp16")["us"] / get(K, N, M, v)["us"]) if get(K, N, M, v) else float("nan")
         f1 = get(K, N, 1, "fast")
-        lines.append(f"| {K} x {N} | {sp(1):.2f} | {f1['tbps'] / bw * 100:.0f} % | {sp(16):.2f} | {sp(64):.2f} | "
+        bw1 = f"{f1['tbps'] / bw * 100:.0f} %" if f1 else "-"
+        lines.append(f"| {K} x {N} | {sp(1):.2f} | {bw1} | {sp(16):.2f} | {sp(64):.2f} | "
                      f"{sp(256):.2f} | {sp(1024):.2f} | {sp(4096):.2f} | {sp(1, 'fast_pdl'):.2f} |")
     md = "\n".join(lines)
     print("\n" + md)

@@ -33,10 +33,12 @@
 
 namespace awq::cuda {
 
-// 1: a warpgroup's MMAs on one chunk overlap its dequantization of the next (the default); 0: each chunk's MMAs
-// are waited for before the next chunk starts (for A/B runs: build with -DAWQ_WGMMA_OVERLAP=0).
+// 0 (default): each chunk's MMAs are waited for before the warpgroup dequantizes the next chunk; the other
+// warpgroup (and the other blocks on the SM) fill the gap. 1: a warpgroup's MMAs on one chunk overlap its
+// dequantization of the next - but ptxas then serializes every wgmma (C7513: registers that a later wgmma reads
+// are written while a wgmma is in flight), measured 1.2-2x slower on H100; kept for A/B runs (-DAWQ_WGMMA_OVERLAP=1).
 #ifndef AWQ_WGMMA_OVERLAP
-#define AWQ_WGMMA_OVERLAP 1
+#define AWQ_WGMMA_OVERLAP 0
 #endif
 constexpr bool kWgmmaOverlap = AWQ_WGMMA_OVERLAP != 0;
 
@@ -62,6 +64,17 @@ template <int N> __device__ __forceinline__ void wgmma_wait() {
 template <int V> __device__ __forceinline__ void wgmma_hold(float (&d)[V]) {
 #pragma unroll
     for (int i = 0; i < V; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+// The same for A fragments: kept live (in their registers) until the wait that retires the MMAs reading them, so
+// the register allocator cannot hand their registers to the next chunk's dequantization while those MMAs run
+// (ptxas would then serialize every wgmma: its C7513 "Potential Performance Loss").
+template <int WN> __device__ __forceinline__ void wgmma_hold(uint32_t (&a)[WN][4][4]) {
+#pragma unroll
+    for (int w = 0; w < WN; ++w)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(a[w][j][i])::"memory");
 }
 // Shared memory written by the generic proxy (cp.async, plain stores) that the async proxy (wgmma) reads next.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
@@ -175,6 +188,7 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
         cp_async_commit();
     }
 
+    uint32_t a0[WN][4][4], a1[WN][4][4];
     auto step = [&](int it, uint32_t(&a)[WN][4][4]) {
         cp_async_wait<kAhead - 1>();
         fence_proxy_async();
@@ -204,21 +218,28 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
         }
 
         const uint32_t xaddr = sbase + stage * L::kStage;
+        uint64_t desc[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            desc[j] = x_tile_desc(xaddr + j * 32);
+            asm volatile("" : "+l"(desc[j])::"memory");
+        }
+        wgmma_hold<WN>(a);  // every A register defined before the fence, none between the MMAs
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
         wgmma_fence();
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
-            const uint64_t desc = x_tile_desc(xaddr + j * 32);
 #pragma unroll
-            for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[wi][j], desc);
+            for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[wi][j], desc[j]);
         }
         wgmma_commit();
         wgmma_wait<kWgmmaOverlap ? 1 : 0>();  // overlap: chunk it - 1 is done (its A registers and stage are free)
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+        wgmma_hold<WN>(a0);
+        wgmma_hold<WN>(a1);
     };
-    uint32_t a0[WN][4][4], a1[WN][4][4];
     for (int it = 0; it < nch; it += 2) {
         step(it, a0);
         if (it + 1 < nch) step(it + 1, a1);
