@@ -260,15 +260,26 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
     float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
     __syncthreads();  // the pipeline's shared memory becomes the reduce scratch
     if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem))) return;
-    T* y = static_cast<T*>(p.y);
+    // y[token][row]: a thread holds 2-byte pieces of 8 tokens' rows; each warp turns its 16-row x TN tiles around in
+    // shared memory (token-major, 32 bytes per token) and writes 16-byte pieces (8 rows of one token).
+    static_assert(STAGES * L::kStage >= 4 * WG * WN * TN * 32, "pipeline memory must hold the output staging");
+    T* stg = reinterpret_cast<T*>(smem) + warp * (WN * TN * 16);
 #pragma unroll
-    for (int wi = 0; wi < WN; ++wi) {
-        const int row = (tile0 + (wg * WN + wi) * 4 + wq) * 16 + (lane >> 2);
+    for (int wi = 0; wi < WN; ++wi)
 #pragma unroll
         for (int e = 0; e < L::kAcc; ++e) {
-            const int tok = tok0 + (e >> 2) * 8 + 2 * (lane & 3) + (e & 1);
-            if (tok < p.m) y[(size_t)tok * p.n + row + ((e & 2) ? 8 : 0)] = E::from_float(v[wi * L::kAcc + e]);
+            const int tok = (e >> 2) * 8 + 2 * (lane & 3) + (e & 1), row = (lane >> 2) + ((e & 2) ? 8 : 0);
+            stg[(wi * TN + tok) * 16 + row] = E::from_float(v[wi * L::kAcc + e]);
         }
+    __syncwarp();
+    T* y = static_cast<T*>(p.y);
+#pragma unroll
+    for (int i = lane; i < WN * TN * 2; i += 32) {
+        const int wi = i / (TN * 2), tok = (i >> 1) % TN, half = i & 1;
+        const int row = (tile0 + (wg * WN + wi) * 4 + wq) * 16 + half * 8;
+        if (tok0 + tok < p.m)
+            *reinterpret_cast<uint4*>(y + (size_t)(tok0 + tok) * p.n + row) =
+                *reinterpret_cast<const uint4*>(stg + (wi * TN + tok) * 16 + half * 8);
     }
 }
 
@@ -322,6 +333,7 @@ cudaError_t wgmma_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStrea
     X(128, 2, 2, 4)         \
     X(128, 1, 1, 4)         \
     X(256, 2, 1, 4)         \
+    X(256, 1, 1, 3)         \
     X(256, 1, 1, 4)
 
 template <class T>
