@@ -9,9 +9,14 @@ mkdir -p "$OUT"
 B=build-w4bench
 export PYTHONUNBUFFERED=1
 t0=$(date +%s)
-bash experiments/kernels/build.sh $B > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
-grep -h "registers\|spill" $B/obj/w4a16_wgmma_*.log | sort | uniq -c | sort -rn | head -12 > "$OUT/wgmma_ptxas.txt"
-echo "built in $(( $(date +%s) - t0 )) s"
+# PREBUILT=DIR: use a library built elsewhere (carried), if it loads here; else build.
+if [ -n "${PREBUILT:-}" ] && python3 -c "import ctypes,sys; ctypes.CDLL(sys.argv[1])" "$PREBUILT/libw4a16_bench.so" 2>/dev/null; then
+  mkdir -p $B && cp "$PREBUILT"/libw4a16_bench.so "$PREBUILT"/w4a16_smoke $B/ && echo "prebuilt library from $PREBUILT"
+else
+  bash experiments/kernels/build.sh $B > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  grep -h "registers\|spill" $B/obj/w4a16_wgmma_*.log | sort | uniq -c | sort -rn | head -12 > "$OUT/wgmma_ptxas.txt"
+  echo "built in $(( $(date +%s) - t0 )) s"
+fi
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
 cd experiments/kernels
 while [ $# -gt 0 ]; do
