@@ -139,10 +139,10 @@ def main():
                     continue
                 cfg = lib.config()
                 add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
-            if M >= 9:  # the mma.sync kernels (or dequantize + cuBLAS) that were the default before the wgmma kernel
+            if M >= 4:  # the wgmma kernel, two warpgroups, the rest of its shape by its heuristic
                 cp = copies["fast"]
-                if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:
-                    add("fast_mma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=-1), nb4, graph), wbytes4,
+                if lib.matmul(cp[0], x, ys, wgmma=2) == 0:
+                    add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=2), nb4, graph), wbytes4,
                         lib.config())
             if M <= 64:  # the default configuration again, launched with programmatic dependent launch
                 cp = copies["fast"]
@@ -208,8 +208,8 @@ def main():
              "Columns: `fast` = default call (no PDL); `fast+pdl` = same kernel launched with programmatic dependent launch "
              "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
              "`read floor` = plain 16-byte loads of the same 4-bit bytes in the same harness (M=1 rows).\n",
-             "`fast mma.sync` = the fast layout's kernels before the wgmma kernel (mma.sync, or dequantize + cuBLAS above m = 128).\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast mma.sync | gemm | gemv | AutoAWQ-Triton |",
+             "`fast wgmma` = the wgmma kernel (options.wgmma = 2, shape by its heuristic); the sweeps in the JSON time its other shapes.\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | gemm | gemv | AutoAWQ-Triton |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
@@ -219,7 +219,7 @@ def main():
             g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
             pd = get(K, N, M, "fast_pdl")
             rf = get(K, N, M, "read_floor")
-            fm = get(K, N, M, "fast_mma")
+            fm = get(K, N, M, "fast_wgmma")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
                          f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "

@@ -75,9 +75,15 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {AWQ_W4_PATH_DIRECT, AWQ_W4_PATH_DEQUANT}) {
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1}) {
+                            if (path == -1 && layout != AWQ_W4_FAST) continue;
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
                             awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0, 0};
+                            if (path == -1) {  // the wgmma kernel: two warpgroups, K split in two (a cluster)
+                                opt.path = AWQ_W4_PATH_DIRECT;
+                                opt.wgmma = 2;
+                                opt.split_k = 2;
+                            }
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());
                             std::vector<uint16_t> yh((size_t)m * n);

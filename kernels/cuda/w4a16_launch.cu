@@ -17,6 +17,10 @@ namespace {
 
 thread_local std::string g_error, g_config;
 
+// From this many tokens, options.wgmma = 0 picks the wgmma kernel. Off (INT_MAX) until it is measured faster
+// than the mma.sync kernels / dequantize + cuBLAS: its first version was slower (experiments/kernels/NOTES.md v11).
+constexpr int kWgmmaDefaultMinM = 1 << 30;
+
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
 constexpr size_t kCounterBytes = 64 * 1024;
 constexpr int kMaxSplitTokens = 128;  // splits * tokens of one split-K launch, bounds the partials
@@ -267,7 +271,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const bool fused = opt.x_gated || fold_out || fold_in;  // only the one-token decode kernel does these
     // The fast layout's wgmma kernel: asked for, or by m (not for the fused one-token work).
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
-                       (opt.wgmma > 0 || (opt.wgmma == 0 && m >= AWQ_W4_WGMMA_MIN_M));
+                       (opt.wgmma > 0 || (opt.wgmma == 0 && m >= kWgmmaDefaultMinM));
     if (opt.wgmma > 2) return fail("wgmma takes 1 or 2 warpgroups per block, not " + std::to_string(opt.wgmma));
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
