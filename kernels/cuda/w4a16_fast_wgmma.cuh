@@ -35,8 +35,9 @@ namespace awq::cuda {
 
 // 0 (default): each chunk's MMAs are waited for before the warpgroup dequantizes the next chunk; the other
 // warpgroup (and the other blocks on the SM) fill the gap. 1: a warpgroup's MMAs on one chunk overlap its
-// dequantization of the next - but ptxas then serializes every wgmma (C7513: registers that a later wgmma reads
-// are written while a wgmma is in flight), measured 1.2-2x slower on H100; kept for A/B runs (-DAWQ_WGMMA_OVERLAP=1).
+// dequantization of the next - but ptxas then serializes every wgmma (its C7513: registers that a wgmma reads
+// are written by other instructions while a wgmma is in flight). The first GPU run measured that build
+// (experiments/kernels/NOTES.md v11); kept for A/B runs (-DAWQ_WGMMA_OVERLAP=1).
 #ifndef AWQ_WGMMA_OVERLAP
 #define AWQ_WGMMA_OVERLAP 0
 #endif
