@@ -357,23 +357,20 @@ __global__ void __launch_bounds__(kFastThreads) w4a16_fast_kernel(const FastPara
             }
 }
 
-template <class T, int NT, int WN, bool kZeros, int STAGES>
-cudaError_t fast_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStream_t stream, int* occupancy) {
-    constexpr int kSmem = STAGES * FastTile<NT, WN>::kStage;
-    static_assert(kSmem >= WN * NT * 4 * kFastThreads * 4, "pipeline memory must hold the reduce scratch");
-    auto kernel = w4a16_fast_kernel<T, NT, WN, kZeros, STAGES>;
-    static const cudaError_t attr =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-    if (attr != cudaSuccess) return attr;
-    if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, kFastThreads, kSmem);
+// Launches one of the fast layout's kernels: the K slices along grid.y form one thread-block cluster (their partial
+// sums meet in distributed shared memory), and with `pdl` the launch may begin while the stream's previous kernel
+// finishes (the kernel waits for it before reading x).
+template <class Kernel>
+cudaError_t launch_fast_kernel(Kernel kernel, const FastParams& p, dim3 grid, int threads, size_t smem, bool pdl,
+                               cudaStream_t stream) {
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
-    cfg.blockDim = dim3(kFastThreads);
-    cfg.dynamicSmemBytes = kSmem;
+    cfg.blockDim = dim3(threads);
+    cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
     cudaLaunchAttribute attrs[2];
     int na = 0;
-    if (grid.y > 1) {  // the K slices of a tile form one cluster
+    if (grid.y > 1) {
         attrs[na].id = cudaLaunchAttributeClusterDimension;
         attrs[na].val.clusterDim.x = 1;
         attrs[na].val.clusterDim.y = grid.y;
@@ -388,6 +385,18 @@ cudaError_t fast_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStream
     cfg.attrs = attrs;
     cfg.numAttrs = na;
     return cudaLaunchKernelEx(&cfg, kernel, p);
+}
+
+template <class T, int NT, int WN, bool kZeros, int STAGES>
+cudaError_t fast_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStream_t stream, int* occupancy) {
+    constexpr int kSmem = STAGES * FastTile<NT, WN>::kStage;
+    static_assert(kSmem >= WN * NT * 4 * kFastThreads * 4, "pipeline memory must hold the reduce scratch");
+    auto kernel = w4a16_fast_kernel<T, NT, WN, kZeros, STAGES>;
+    static const cudaError_t attr =
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    if (attr != cudaSuccess) return attr;
+    if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, kFastThreads, kSmem);
+    return launch_fast_kernel(kernel, p, grid, kFastThreads, kSmem, pdl, stream);
 }
 
 // Instantiated per element type in w4a16_fast_f16.cu / w4a16_fast_bf16.cu. Tokens 8 and 16 use the

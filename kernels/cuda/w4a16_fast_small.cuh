@@ -249,28 +249,7 @@ cudaError_t fast_small_launch_one(const FastParams& p, dim3 grid, size_t smem, b
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmallMaxSmem);
     if (attr != cudaSuccess) return attr;
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, kSmallThreads, smem);
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = grid;
-    cfg.blockDim = dim3(kSmallThreads);
-    cfg.dynamicSmemBytes = smem;
-    cfg.stream = stream;
-    cudaLaunchAttribute attrs[2];
-    int na = 0;
-    if (grid.y > 1) {  // the K slices of a tile form one cluster
-        attrs[na].id = cudaLaunchAttributeClusterDimension;
-        attrs[na].val.clusterDim.x = 1;
-        attrs[na].val.clusterDim.y = grid.y;
-        attrs[na].val.clusterDim.z = 1;
-        ++na;
-    }
-    if (pdl) {
-        attrs[na].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        attrs[na].val.programmaticStreamSerializationAllowed = 1;
-        ++na;
-    }
-    cfg.attrs = attrs;
-    cfg.numAttrs = na;
-    return cudaLaunchKernelEx(&cfg, kernel, p);
+    return launch_fast_kernel(kernel, p, grid, kSmallThreads, smem, pdl, stream);
 }
 
 template <class T, int NT, bool kZeros>

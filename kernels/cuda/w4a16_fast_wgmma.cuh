@@ -294,28 +294,7 @@ cudaError_t wgmma_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStrea
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, kSmem);
     // the K slices meet in the pipeline's shared memory
     if (grid.y > 1 && (size_t)kSmem - 1024 < (size_t)WN * L::kAcc * L::kThreads * 4) return cudaErrorInvalidConfiguration;
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = grid;
-    cfg.blockDim = dim3(L::kThreads);
-    cfg.dynamicSmemBytes = kSmem;
-    cfg.stream = stream;
-    cudaLaunchAttribute attrs[2];
-    int na = 0;
-    if (grid.y > 1) {
-        attrs[na].id = cudaLaunchAttributeClusterDimension;
-        attrs[na].val.clusterDim.x = 1;
-        attrs[na].val.clusterDim.y = grid.y;
-        attrs[na].val.clusterDim.z = 1;
-        ++na;
-    }
-    if (pdl) {
-        attrs[na].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        attrs[na].val.programmaticStreamSerializationAllowed = 1;
-        ++na;
-    }
-    cfg.attrs = attrs;
-    cfg.numAttrs = na;
-    return cudaLaunchKernelEx(&cfg, kernel, p);
+    return launch_fast_kernel(kernel, p, grid, L::kThreads, kSmem, pdl, stream);
 }
 
 // The block shapes that exist (tokens TN, warpgroups WG, tiles per warp WN, pipeline depth); instantiated per
