@@ -47,7 +47,7 @@ bool wgmma_can_split(const FastConfig& c) {
 #define AWQ_WGMMA_SPLITS(TN, WG, WN, ST)                                                     \
     if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) {                      \
         using L = WgShape<TN, WG, WN>;                                                       \
-        return (size_t)ST * L::kStage >= (size_t)WN * L::kAcc * L::kThreads * sizeof(float); \
+        return (size_t)ST * L::kStage >= L::kReduceBytes;                                    \
     }
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_SPLITS)
 #undef AWQ_WGMMA_SPLITS

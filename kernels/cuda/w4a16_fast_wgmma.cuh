@@ -54,6 +54,7 @@ struct WgShape {
     static constexpr int kS = kTiles * 2 * 32;
     static constexpr int kZ = kTiles * 2 * 8;
     static constexpr int kStage = (kX + kW + kS + kZ + 1023) / 1024 * 1024;
+    static constexpr size_t kReduceBytes = (size_t)WN * kAcc * kThreads * sizeof(float);  // a K slice's partial sums
 };
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -66,9 +67,7 @@ template <int V> __device__ __forceinline__ void wgmma_hold(float (&d)[V]) {
 #pragma unroll
     for (int i = 0; i < V; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
-// The same for A fragments: kept live (in their registers) until the wait that retires the MMAs reading them, so
-// the register allocator cannot hand their registers to the next chunk's dequantization while those MMAs run
-// (ptxas would then serialize every wgmma: its C7513 "Potential Performance Loss").
+// The same for A fragments: all of a chunk's dequantization is done before the fence, none of it between its MMAs.
 template <int WN> __device__ __forceinline__ void wgmma_hold(uint32_t (&a)[WN][4][4]) {
 #pragma unroll
     for (int w = 0; w < WN; ++w)
@@ -177,7 +176,7 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
 #pragma unroll
         for (int e = 0; e < L::kAcc; ++e) acc[a][e] = 0.f;
 
-    // Pipeline. kAhead chunks are copied ahead of the one being consumed. With the overlap (default), a
+    // Pipeline. kAhead chunks are copied ahead of the one being consumed. With the overlap (AWQ_WGMMA_OVERLAP), a
     // warpgroup dequantizes chunk it+1 while its MMAs on chunk it still run: the MMAs of one chunk stay in flight
     // across the next iteration's barrier, so the stage refilled there is the one consumed two chunks ago, and the
     // A fragments alternate between two register sets (the loop body is written out twice for that).
@@ -219,27 +218,20 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
         }
 
         const uint32_t xaddr = sbase + stage * L::kStage;
-        uint64_t desc[4];
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            desc[j] = x_tile_desc(xaddr + j * 32);
-            asm volatile("" : "+l"(desc[j])::"memory");
-        }
-        wgmma_hold<WN>(a);  // every A register defined before the fence, none between the MMAs
+        wgmma_hold<WN>(a);
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
         wgmma_fence();
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
+            const uint64_t desc = x_tile_desc(xaddr + j * 32);
 #pragma unroll
-            for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[wi][j], desc[j]);
+            for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[wi][j], desc);
         }
         wgmma_commit();
         wgmma_wait<kWgmmaOverlap ? 1 : 0>();  // overlap: chunk it - 1 is done (its A registers and stage are free)
 #pragma unroll
         for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-        wgmma_hold<WN>(a0);
-        wgmma_hold<WN>(a1);
     };
     for (int it = 0; it < nch; it += 2) {
         step(it, a0);
@@ -293,7 +285,7 @@ cudaError_t wgmma_launch_one(const FastParams& p, dim3 grid, bool pdl, cudaStrea
     if (attr != cudaSuccess) return attr;
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, kSmem);
     // the K slices meet in the pipeline's shared memory
-    if (grid.y > 1 && (size_t)kSmem - 1024 < (size_t)WN * L::kAcc * L::kThreads * 4) return cudaErrorInvalidConfiguration;
+    if (grid.y > 1 && (size_t)STAGES * L::kStage < L::kReduceBytes) return cudaErrorInvalidConfiguration;
     return launch_fast_kernel(kernel, p, grid, L::kThreads, kSmem, pdl, stream);
 }
 

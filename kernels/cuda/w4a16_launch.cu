@@ -17,7 +17,7 @@ namespace {
 
 thread_local std::string g_error, g_config;
 
-// From this many tokens, options.wgmma = 0 picks the wgmma kernel. Off (INT_MAX) until it is measured faster
+// From this many tokens, options.wgmma = 0 picks the wgmma kernel. Off (2^30 tokens) until it is measured faster
 // than the mma.sync kernels / dequantize + cuBLAS: its first version was slower (experiments/kernels/NOTES.md v11).
 constexpr int kWgmmaDefaultMinM = 1 << 30;
 
@@ -173,8 +173,7 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // Shape of the wgmma kernel (w4a16_fast_wgmma.cuh) for m tokens; fields already set (from the options) are
 // kept. N = the smallest wgmma N that holds m (256 above: several token blocks), two warpgroups of 64-row tiles
 // unless n is not a multiple of 128, a deeper pipeline for small N (those blocks are small and memory-bound);
-// K slices so that one wave of blocks fills the GPU (slices of a tile add up in a cluster: <= 8, >= 4 chunks
-// each, and only where the pipeline memory holds the reduction).
+// K slices (a cluster per tile: <= 8, and only where the pipeline memory holds the reduction) by wave use, below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
     if (cfg.tokens == 0) cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
     if (cfg.wn == 0) cfg.wn = 1;
