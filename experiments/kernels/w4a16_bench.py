@@ -139,10 +139,15 @@ def main():
                     continue
                 cfg = lib.config()
                 add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
-            if M >= 4:  # the wgmma kernel, two warpgroups, the rest of its shape by its heuristic
+            if M >= 4:  # the wgmma kernel (one warpgroup, the rest of its shape by its heuristic), at every m
                 cp = copies["fast"]
-                if lib.matmul(cp[0], x, ys, wgmma=2) == 0:
-                    add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=2), nb4, graph), wbytes4,
+                if lib.matmul(cp[0], x, ys, wgmma=1) == 0:
+                    add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=1), nb4, graph), wbytes4,
+                        lib.config())
+            if M >= 9:  # without the wgmma kernel: the mma.sync kernels or dequantize + cuBLAS, as before it
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:
+                    add("fast_mma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=-1), nb4, graph), wbytes4,
                         lib.config())
             if M <= 64:  # the default configuration again, launched with programmatic dependent launch
                 cp = copies["fast"]
@@ -208,9 +213,11 @@ def main():
              "Columns: `fast` = default call (no PDL); `fast+pdl` = same kernel launched with programmatic dependent launch "
              "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
              "`read floor` = plain 16-byte loads of the same 4-bit bytes in the same harness (M=1 rows).\n",
-             "`fast wgmma` = the wgmma kernel (options.wgmma = 2, shape by its heuristic); the sweeps in the JSON time its other shapes.\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | gemm | gemv | AutoAWQ-Triton |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "`fast wgmma` = the wgmma kernel forced (options.wgmma = 1, shape by its heuristic); `fast no-wgmma` = "
+             "options.wgmma = -1 (the mma.sync kernels, dequantize + cuBLAS above m = 128); `config` = what the default "
+             "call ran. The sweeps in the JSON time the other block shapes.\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | fast no-wgmma | gemm | gemv | AutoAWQ-Triton | config |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
             c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
@@ -219,11 +226,12 @@ def main():
             g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
             pd = get(K, N, M, "fast_pdl")
             rf = get(K, N, M, "read_floor")
-            fm = get(K, N, M, "fast_wgmma")
+            fm, fn = get(K, N, M, "fast_wgmma"), get(K, N, M, "fast_mma")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
                          f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "
-                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(g)} | {fmt(v)} | {fmt(a)} |")
+                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(fn)} | {fmt(g)} | {fmt(v)} | "
+                         f"{fmt(a)} | {f['config']} |")
     # Targets of issue 4 (fast, group 128, shapes >= 4096 x 11008).
     lines += ["", "## Targets (fast layout, group 128, K*N >= 4096*11008)", "",
               "| K x N | M=1 x cuBLAS (>= 3.5) | M=1 TB/s / copy (>= 75 %) | M=16 x cuBLAS (>= 3.5) | "

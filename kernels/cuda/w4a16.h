@@ -10,10 +10,11 @@
 //                scales uint32 [k/group][n/16][8], zeros uint8 [k/group][n/16][8] (NULL when symmetric);
 //                the CUDA kernels need a power-of-two group
 // Paths: each layout has a "direct" kernel reading its layout as is (fast: tensor cores with the weight as the
-// A operand - mma.sync: a register-streaming kernel for m <= 16, a cp.async-pipelined one above; or, asked for by
-// options.wgmma, Hopper's wgmma; gemm/gemv: CUDA cores, for small m), and every layout can take the "dequantize"
-// path (expand W to fp16/bf16 in the workspace, then cuBLAS), which wins for large m. AUTO: fast direct up to
-// m = 128 (any m with the wgmma kernel), gemm/gemv direct up to m = 8, dequantize above (when the workspace allows it).
+// A operand - mma.sync: a register-streaming kernel for m <= 16, a cp.async-pipelined one above; Hopper's wgmma
+// for m = 17..512 (see options.wgmma); gemm/gemv: CUDA cores, for small m), and every layout can take the
+// "dequantize" path (expand W to fp16/bf16 in the workspace, then cuBLAS), which wins for large m. AUTO: fast direct
+// up to m = 512 (128 without the wgmma kernel), gemm/gemv direct up to m = 8, dequantize above (when the workspace
+// allows it).
 //
 // Workspace: one device buffer of awq_w4a16_workspace_bytes(n, k) bytes (for several layers: the largest
 // n and n*k among them), ZERO-FILLED ONCE when allocated. Its first 64 KiB hold split-K counters that the
@@ -81,7 +82,9 @@ typedef struct {
     const void* norm_weight;
     float norm_eps;
     int norm_on_output;
-    // Fast layout: which tensor-core kernel. 0 = by m (today: never the wgmma kernel, see w4a16_launch.cu);
+    // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (the wgmma kernel for m = 17..512,
+    // and m = 9..16 of large weights: wgmma_by_default in w4a16_launch.cu), unless tokens, warp_tiles or stages
+    // are given: those name an mma.sync kernel's block;
     // -1 = never the wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
     // 1 or 2 = the wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block. For the wgmma
     // kernel, tokens is its N (16, 32, 64, 128, 256), warp_tiles its 16-row tiles per warp (1, 2), stages its

@@ -17,9 +17,16 @@ namespace {
 
 thread_local std::string g_error, g_config;
 
-// From this many tokens, options.wgmma = 0 picks the wgmma kernel. Off (2^30 tokens) until it is measured faster
-// than the mma.sync kernels / dequantize + cuBLAS: its first version was slower (experiments/kernels/NOTES.md v11).
-constexpr int kWgmmaDefaultMinM = 1 << 30;
+// Whether options.wgmma = 0 picks the wgmma kernel for m tokens of an n x k weight. From the H100 sweep of
+// 2026-12-06 (experiments/results/wgmma_v2): with one warpgroup per block it beats the mma.sync kernels and
+// dequantize + cuBLAS from m = 17 to 256 on every benchmark shape (m = 256: 1.3-1.5x), ties or loses at
+// m = 9..16 unless K or the whole weight is large (the cluster-split mma.sync kernel keeps small K), and loses to
+// dequantize + cuBLAS at m = 1024 (1.05-1.15x slower).
+constexpr int kWgmmaMinM = 17, kWgmmaMaxM = 512;
+bool wgmma_by_default(const awq_w4_weight& w, int m) {
+    if (m >= kWgmmaMinM && m <= kWgmmaMaxM) return true;
+    return m > 8 && m < kWgmmaMinM && (w.k >= 8192 || (size_t)w.n * w.k >= (size_t)4096 * 14336);
+}
 
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
 constexpr size_t kCounterBytes = 64 * 1024;
@@ -171,30 +178,30 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 }
 
 // Shape of the wgmma kernel (w4a16_fast_wgmma.cuh) for m tokens; fields already set (from the options) are
-// kept. N = the smallest wgmma N that holds m (256 above: several token blocks), two warpgroups of 64-row tiles
-// unless n is not a multiple of 128, a deeper pipeline for small N (those blocks are small and memory-bound);
-// K slices (a cluster per tile: <= 8, and only where the pipeline memory holds the reduction) by wave use, below.
+// kept. N = the smallest wgmma N that holds m (256 above: several token blocks); one warpgroup per block, because
+// a warpgroup's loop is serial (dequantize, MMAs, wait) and independent blocks on one SM are what overlap one
+// block's dequantization with another's MMAs; a deeper pipeline for small N (memory-bound), 3 stages at N = 256
+// (two blocks per SM). K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
     if (cfg.tokens == 0) cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
     if (cfg.wn == 0) cfg.wn = 1;
-    if (cfg.wg == 0) cfg.wg = w.n % (128 * cfg.wn) == 0 ? 2 : 1;
-    if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : 4;
+    if (cfg.wg == 0) cfg.wg = 1;
+    if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
     if (split_opt > 0) {
         cfg.splits = split_opt;
     } else if (wgmma_can_split(cfg)) {
-        // Fewer blocks than slots (resident blocks the GPU holds at once): split K for the best use of the waves
-        // the blocks take (blocks / (waves * slots)), each further slice charged 2 % for its share of the
-        // reduction. At least 256 k per slice.
+        // Split K only when the blocks do not cover the SMs once: a K slice costs its pipeline fill and a cluster
+        // reduction, and clusters are harder to place than single blocks (the sweep: splitting 172-224 blocks of
+        // 64 x 64 or 64 x 256 into 3-7 slices ran 1.4-1.6x slower). Then aim at a few blocks per SM: 4 for the
+        // memory-bound N <= 32, 2 at N = 64, 1 above; at least 4 chunks (256 k) per slice.
         const int base = ((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
-        const int slots = sm_count() * std::max(1, fast_occupancy(w, dtype, cfg, m));
-        const int max_splits = base < slots ? std::min(kFastMaxSplits, std::max(1, w.k / 256)) : 1;
-        double best = -1;
-        for (int s = 1; s <= max_splits; ++s) {
-            const int waves = (base * s + slots - 1) / slots;
-            const double use = (double)(base * s) / ((double)waves * slots) - 0.02 * (s - 1);
-            if (use > best + 1e-9) best = use, cfg.splits = s;
+        const int sms = sm_count();
+        if (base < sms) {
+            const int per_sm = cfg.tokens <= 32 ? 4 : cfg.tokens <= 64 ? 2 : 1;
+            const int slots = sms * std::min(per_sm, std::max(1, fast_occupancy(w, dtype, cfg, m)));
+            cfg.splits = std::clamp((slots + base - 1) / base, 1, std::min(kFastMaxSplits, std::max(1, w.k / 256)));
         }
     }
     return true;
@@ -268,15 +275,17 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
     if (opt.norm_on_output && !fold_in) return fail("norm_on_output needs the RMSNorm fold (sumsq_in, norm_weight)");
     const bool fused = opt.x_gated || fold_out || fold_in;  // only the one-token decode kernel does these
-    // The fast layout's wgmma kernel: asked for, or by m (not for the fused one-token work).
+    // The fast layout's wgmma kernel: asked for, or by m (not for the fused one-token work). A block shape given
+    // with wgmma = 0 names an mma.sync kernel, as it did before the wgmma kernel existed.
+    const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
-                       (opt.wgmma > 0 || (opt.wgmma == 0 && m >= kWgmmaDefaultMinM));
+                       (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m)));
     if (opt.wgmma > 2) return fail("wgmma takes 1 or 2 warpgroups per block, not " + std::to_string(opt.wgmma));
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
         // Crossovers measured on H200 (group 128): the fast layout's mma.sync kernels beat dequantize + cuBLAS
         // up to m = 64 by ~2x and lose at m = 256 (~1.5x); the CUDA-core kernels of the AutoAWQ layouts beat it
-        // up to m = 8. The wgmma kernel is direct at every m.
+        // up to m = 8. The wgmma kernel is direct at every m it is chosen for.
         const int direct_max = wgmma ? (1 << 30) : w->layout == AWQ_W4_FAST ? 128 : 8;
         path = (m > direct_max && ws.weight) ? AWQ_W4_PATH_DEQUANT : AWQ_W4_PATH_DIRECT;
     }
