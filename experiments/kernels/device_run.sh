@@ -26,8 +26,9 @@ while [ $# -gt 0 ]; do
            echo "check rc=$?"; grep -E "cases|TOTAL|FAIL" "$OUT/w4a16_check.log" | head -30 ;;
     memcheck) compute-sanitizer --tool memcheck ../../$B/w4a16_smoke > "$OUT/w4a16_memcheck.log" 2>&1
               echo "memcheck rc=$?"; tail -3 "$OUT/w4a16_memcheck.log" ;;
-    bench) shift; python3 w4a16_bench.py ../../$B/libw4a16_bench.so "$OUT/w4a16_kernels" $1 > "$OUT/w4a16_kernels.log" 2>&1
-           echo "bench rc=$?"; grep -E "^K=" "$OUT/w4a16_kernels.log" | cut -c1-400 ;;
+    bench) shift; nb=$(( ${nb:--1} + 1 )); pre="$OUT/w4a16_kernels${nb#0}"  # a second bench: w4a16_kernels1.*
+           python3 w4a16_bench.py ../../$B/libw4a16_bench.so "$pre" $1 > "$pre.log" 2>&1
+           echo "bench rc=$?"; grep -E "^K=" "$pre.log" | cut -c1-400 ;;
   esac
   shift
 done
