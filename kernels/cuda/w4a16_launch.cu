@@ -183,9 +183,14 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // block's dequantization with another's MMAs; a deeper pipeline for small N (memory-bound), 3 stages at N = 256
 // (two blocks per SM). K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
-    if (cfg.tokens == 0) cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
+    if (cfg.tokens == 0) {
+        cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
+        // N = 256 blocks that do not cover the SMs once lose to twice as many N = 128 blocks (4096 x 4096 and
+        // 11008 x 4096 at m = 256: 26-57 us against 43-89 split, 44-117 unsplit; H100 sweep, 2026-12-06).
+        if (cfg.tokens == 256 && ((m + 255) / 256) * (w.n / wgmma_block_rows(cfg)) < sm_count()) cfg.tokens = 128;
+    }
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
