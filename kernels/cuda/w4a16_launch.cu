@@ -19,7 +19,7 @@ thread_local std::string g_error, g_config;
 
 // Whether options.wgmma = 0 picks the wgmma kernel for m tokens of an n x k weight. From the H100 sweep of
 // 2026-12-06 (experiments/results/wgmma_v2): with one warpgroup per block it beats the mma.sync kernels and
-// dequantize + cuBLAS from m = 17 to 256 on every benchmark shape (m = 256: 1.3-1.5x), ties or loses at
+// dequantize + cuBLAS from m = 17 to 256 on nearly every benchmark shape (m = 256: 1.2-1.7x), ties or loses at
 // m = 9..16 unless K or the whole weight is large (the cluster-split mma.sync kernel keeps small K), and loses to
 // dequantize + cuBLAS at m = 1024 (1.05-1.15x slower).
 constexpr int kWgmmaMinM = 17, kWgmmaMaxM = 512;
