@@ -105,22 +105,21 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     }
     // only the decode kernel fuses the SiLU or the residual + RMSNorm
     if (cfg.x_gated || cfg.residual || cfg.sumsq_in) return cudaErrorInvalidValue;
-    if (cfg.wg > 0) {  // wgmma kernel: K slices of whole 64-k chunks, one cluster of slices per output tile
-        if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return cudaErrorInvalidValue;
-        p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
-        p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;
-        if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
-        const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / wgmma_block_rows(cfg));
-        return dtype == AWQ_DTYPE_F16 ? wgmma_dispatch<half>(p, cfg, zeros, grid, stream, occupancy)
-                                      : wgmma_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, stream, occupancy);
-    }
-    const bool small = cfg.tokens <= 16;
+    // The wgmma kernel (wg > 0) and the pipelined / register-streaming mma.sync kernels slice K the same way: whole
+    // 64-k chunks per slice, one cluster of slices per output tile.
+    const bool wgmma = cfg.wg > 0;
+    if (wgmma && (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0)) return cudaErrorInvalidValue;
+    const bool small = !wgmma && cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
     p.chunks_per_split = (p.chunks_per_split + align - 1) / align * align;  // whole groups and 128-k units
     p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;   // no empty slices
     if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
-    const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / (64 * cfg.wn));
+    const int block_rows = wgmma ? wgmma_block_rows(cfg) : 64 * cfg.wn;
+    const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / block_rows);
+    if (wgmma)
+        return dtype == AWQ_DTYPE_F16 ? wgmma_dispatch<half>(p, cfg, zeros, grid, stream, occupancy)
+                                      : wgmma_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, stream, occupancy);
     if (small) {  // register-streaming kernel; its x slice lives in shared memory
         const int tv = std::min(m, cfg.tokens);
         if (p.chunks_per_split > fast_small_max_chunks(tv)) return cudaErrorInvalidValue;

@@ -185,11 +185,13 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
+    const int sms = sm_count();
+    auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     if (cfg.tokens == 0) {
         cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
         // N = 256 blocks that do not cover the SMs once lose to twice as many N = 128 blocks (4096 x 4096 and
         // 11008 x 4096 at m = 256: 26-57 us against 43-89 split, 44-117 unsplit; H100 sweep, 2026-12-06).
-        if (cfg.tokens == 256 && ((m + 255) / 256) * (w.n / wgmma_block_rows(cfg)) < sm_count()) cfg.tokens = 128;
+        if (cfg.tokens == 256 && blocks(256) < sms) cfg.tokens = 128;
     }
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
@@ -201,8 +203,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
         // reduction, and clusters are harder to place than single blocks (the sweep: splitting 172-224 blocks of
         // 64 x 64 or 64 x 256 into 3-7 slices ran 1.4-1.6x slower). Then aim at a few blocks per SM: 4 for the
         // memory-bound N <= 32, 2 at N = 64, 1 above; at least 4 chunks (256 k) per slice.
-        const int base = ((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
-        const int sms = sm_count();
+        const int base = blocks(cfg.tokens);
         if (base < sms) {
             const int per_sm = cfg.tokens <= 32 ? 4 : cfg.tokens <= 64 ? 2 : 1;
             const int slots = sms * std::min(per_sm, std::max(1, fast_occupancy(w, dtype, cfg, m)));
