@@ -173,6 +173,9 @@ def main():
                 if M == 1:  # decode steps launch with programmatic dependent launch
                     sweeps += [dict(path=PATH_DIRECT, warps=w, warp_tiles=wt, stages=d, pdl=1) for w in (2, 3, 4, 6, 8)
                                for wt, d in ((1, 4), (2, 2), (2, 4))]
+            if M in (1, 4, 8, 16):  # the cluster-split kernel with two 16-row tiles per warp (half the x traffic)
+                sweeps += [dict(path=PATH_DIRECT, warps=-1, warp_tiles=2, stages=d, split_k=s, pdl=pd)
+                           for d in (2, 4) for s in (0, 1, 2, 4) for pd in (0, 1)]
             if M in (64, 256):
                 sweeps += [dict(path=PATH_DIRECT, tokens=64, warp_tiles=wt, stages=3, split_k=s)
                            for wt in (1, 2) for s in (1, 2, 4)]

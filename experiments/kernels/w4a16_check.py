@@ -82,7 +82,7 @@ def main():
                 ref = x.double() @ wref.T
                 for tokens, stages_list in ((8, (2, 4, 8)), (16, (2, 4, 8)), (32, (3, 4)), (64, (3, 4))):
                     for stages in stages_list:
-                        for wt in ((1, 2) if tokens == 64 else (1,)):
+                        for wt in ((1, 2) if tokens == 64 or (tokens <= 16 and stages <= 4) else (1,)):
                             for split in (1, 3, 8, 0):
                                 y = poisoned(m, canon.n, dtype)
                                 rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, tokens=tokens,
@@ -106,14 +106,17 @@ def main():
             for m in (1, 7, 16):
                 x = torch.randn(m, kk, dtype=dtype, device="cuda")
                 ref = x.double() @ wref.T
-                for split, pdl in ((1, 0), (2, 1), (5, 0), (0, 1), (8, 0)):
+                # default kernel, then the cluster-split kernel with two 16-row tiles per warp
+                for split, pdl, wt in ((1, 0, 0), (2, 1, 0), (5, 0, 0), (0, 1, 0), (8, 0, 0), (1, 0, 2), (3, 1, 2),
+                                       (0, 0, 2)):
                     y = poisoned(m, canon.n, dtype)
-                    rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, pdl=pdl)
+                    shape = dict(warps=-1, warp_tiles=2, stages=4) if wt else {}
+                    rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, pdl=pdl, **shape)
                     torch.cuda.synchronize()
                     err = rel(y, ref) if rc == 0 else float("nan")
                     ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
-                    r = dict(group=group, k=kk, dtype=str(dtype)[6:], m=m, split=split, pdl=pdl, err=err, ok=ok,
-                             config=lib.config() if rc == 0 else lib.error())
+                    r = dict(group=group, k=kk, dtype=str(dtype)[6:], m=m, split=split, pdl=pdl, warp_tiles=wt,
+                             err=err, ok=ok, config=lib.config() if rc == 0 else lib.error())
                     cfg_rows.append(r)
                     if not ok:
                         failures.append(r)

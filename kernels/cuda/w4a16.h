@@ -51,8 +51,8 @@ typedef struct {
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:
                        // cp.async pipeline depth (3 or 4); 0 = default
-    int warp_tiles;    // fast direct path: 16-row tiles per warp, 1 or 2 (64 tokens; or the decode kernel, where
-                       // 2 takes depth 2 or 4); 0 = default
+    int warp_tiles;    // fast direct path: 16-row tiles per warp, 1 or 2 (64 tokens; or 8-16 tokens, where 2
+                       // takes depth 2 or 4 in the decode and the cluster-split kernel); 0 = default
     int pdl;           // fast direct path: 1 = programmatic dependent launch (the kernel starts streaming its
                        // weights while the previous kernel in the stream finishes; it waits for that kernel
                        // before reading x). Safe with any predecessor; measured gain 1-3 us per call for

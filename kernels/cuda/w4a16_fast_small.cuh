@@ -11,10 +11,14 @@
 // token rows past m are not stored at all: their ldmatrix row address points at a 16-byte zero block.
 // Per 128 k a lane issues: 2 LDG.128 (weights) + GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)], 4*NT LDSM,
 // 8 x (1 shift + 4 LOP3) for dequantization (fp16), 8*NT HMMA, and 8*NT FFMA per group for zero and scale.
-// Block: 4 warps, warp w owns 16-row tile w of the block's 64 rows; grid (ceil(m / (8*NT)), splits, n / 64)
-// with the splits (K slices of whole groups and units of 128 k; the last may end in half a unit) forming
+// Block: 4 warps, warp w owns TW adjacent 16-row tiles (w*TW .. w*TW+TW-1) of the block's 64*TW rows; grid
+// (ceil(m / (8*NT)), splits, n / (64*TW)) with the splits (K slices of whole groups and units of 128 k; the last may end in half a unit) forming
 // one thread-block cluster whose partial sums meet in distributed shared memory.
 // Bytes moved: n*k/2 + n*k/group*2 [+ n*k/group/2] from DRAM once; x once per block from L2; y once.
+// Why TW = 2: each block stages its tokens x K-slice of x from L2, 2 * tokens bytes per k against 32 * TW weight
+// bytes per k, so at 16 tokens and TW = 1 the blocks together read as many bytes of x from L2 as of weights from
+// DRAM. Two tiles per warp halve that and let one ldmatrix of x feed twice the MMAs, at the price of twice the
+// weight registers in flight per lane (so depth 2 or 4 only).
 #include "w4a16_fast.cuh"
 
 namespace awq::cuda {
@@ -51,14 +55,14 @@ __device__ __forceinline__ SmallMeta small_meta(uint32_t scale_word, uint32_t ze
 // (magic + zero) * sum(x over R) in fp32, sum(x) being precomputed per block from its x slice. With the
 // scale applied after the mma too, dequantization is 4 LOP3 + 1 shift per 8 weights (fp16). The products
 // are exact and fp32-accumulated; the bias adds at most ~1e-4 relative error (see NOTES.md).
-template <class T, int NT, bool kZeros, int GM, int D>
+template <class T, int NT, int TW, bool kZeros, int GM, int D>
 __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const FastParams p) {
     using E = Elt<T>;
     constexpr int kSPG = 8 / GM;      // k16 steps per group (per flush)
     constexpr int kR = 16 * kSPG;     // k per flush range
     extern __shared__ __align__(128) uint8_t smem[];
-    float* red = reinterpret_cast<float*>(smem);                  // [4 * NT][128] cluster-reduce scratch
-    uint8_t* zero16 = smem + 4 * NT * kSmallThreads * 4;          // 128 bytes of zeros (rows past m)
+    float* red = reinterpret_cast<float*>(smem);                  // [4 * NT * TW][128] cluster-reduce scratch
+    uint8_t* zero16 = smem + 4 * NT * TW * kSmallThreads * 4;     // 128 bytes of zeros (rows past m)
     float* xsum = reinterpret_cast<float*>(zero16 + 128);         // [ranges][8 * NT]
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int tb = blockIdx.x, split = blockIdx.y, nb = blockIdx.z;
@@ -75,8 +79,9 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     asm volatile("" : "+r"(magic));
 
     // Unit-major weights: unit u of tile t at ((u * tiles + t) * 2 + h) * 32 + lane (16-byte pieces);
-    // group-major meta: group g of tile t at (g * tiles + t) * 8 + lane / 4.
-    const int tile = nb * 4 + warp, tiles = p.n >> 4;
+    // group-major meta: group g of tile t at (g * tiles + t) * 8 + lane / 4. A warp's TW tiles are adjacent:
+    // tile j's pieces sit 64 uint4 (1 KiB) and its meta 8 words after tile j - 1's.
+    const int tile = (nb * 4 + warp) * TW, tiles = p.n >> 4;
     const uint4* wp = p.qweight + ((size_t)(c_begin >> 1) * tiles + tile) * 64 + lane;
     const size_t wstride = (size_t)tiles * 64;  // per unit
     const uint32_t* sp = p.scales + (size_t)tile * 8 + (lane >> 2);
@@ -85,25 +90,28 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     const int g_begin = (c_begin * 64) / p.group;
     const int ushift = GM == 1 ? __ffs(p.group >> 7) - 1 : 0;  // group = 128 << ushift
 
-    uint4 ring[D][2];
-    uint32_t sring[D][GM];
-    uint32_t zring[D];
+    uint4 ring[D][TW][2];
+    uint32_t sring[D][TW][GM];
+    uint32_t zring[D][TW];
     auto prefetch = [&](int slot, int unit) {
         const bool two = 2 * unit + 1 < nch;
-        ring[slot][0] = __ldcs(wp + unit * wstride);
-        ring[slot][1] = two ? __ldcs(wp + unit * wstride + 32) : make_uint4(0, 0, 0, 0);
         const int g = g_begin + (GM == 1 ? unit >> ushift : unit * GM);
-        uint32_t zb = 0;
 #pragma unroll
-        for (int i = 0; i < GM; ++i) {
-            if (GM == 1 || i < GM / 2 || two) {  // half a unit at the end of k spans only half the groups
-                sring[slot][i] = __ldg(sp + (g + i) * gstride);
-                if constexpr (kZeros) zb |= (uint32_t)__ldg(zp + (g + i) * gstride) << (8 * i);
-            } else {
-                sring[slot][i] = 0;
+        for (int j = 0; j < TW; ++j) {
+            ring[slot][j][0] = __ldcs(wp + unit * wstride + j * 64);
+            ring[slot][j][1] = two ? __ldcs(wp + unit * wstride + j * 64 + 32) : make_uint4(0, 0, 0, 0);
+            uint32_t zb = 0;
+#pragma unroll
+            for (int i = 0; i < GM; ++i) {
+                if (GM == 1 || i < GM / 2 || two) {  // half a unit at the end of k spans only half the groups
+                    sring[slot][j][i] = __ldg(sp + (g + i) * gstride + j * 8);
+                    if constexpr (kZeros) zb |= (uint32_t)__ldg(zp + (g + i) * gstride + j * 8) << (8 * i);
+                } else {
+                    sring[slot][j][i] = 0;
+                }
             }
+            zring[slot][j] = zb;
         }
-        zring[slot] = zb;
     };
     // The weights do not depend on the previous kernel: start streaming them before waiting for it.
 #pragma unroll
@@ -156,11 +164,13 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     }
     const float* xsum_lane = xsum + 2 * (lane & 3);  // + range * 8 * NT + nt * 8: tokens t0, t0 + 1
 
-    float acc[NT][4];
+    float acc[TW][NT][4];
 #pragma unroll
-    for (int b = 0; b < NT; ++b)
+    for (int j = 0; j < TW; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc[b][e] = 0.f;
+        for (int b = 0; b < NT; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[j][b][e] = 0.f;
 
     for (int base = 0; base < nunits; base += D) {
 #pragma unroll
@@ -168,11 +178,13 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
             const int unit = base + slot;
             if (unit >= nunits) break;
             const bool two = 2 * unit + 1 < nch;
-            float part[NT][4];
+            float part[TW][NT][4];
 #pragma unroll
-            for (int b = 0; b < NT; ++b)
+            for (int j = 0; j < TW; ++j)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) part[b][e] = 0.f;
+                for (int b = 0; b < NT; ++b)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) part[j][b][e] = 0.f;
             uint32_t bx[4];
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
@@ -190,24 +202,30 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
                     b[1][0] = bx[2];
                     b[1][1] = bx[3];
                 }
-                uint32_t a[4];
-                magic_unpack<T>(piece_word(ring[slot][s >> 2], q), magic, a);
 #pragma unroll
-                for (int nt = 0; nt < NT; ++nt) mma16816<T>(part[nt], a, b[nt][0], b[nt][1]);
+                for (int j = 0; j < TW; ++j) {
+                    uint32_t a[4];
+                    magic_unpack<T>(piece_word(ring[slot][j][s >> 2], q), magic, a);
+#pragma unroll
+                    for (int nt = 0; nt < NT; ++nt) mma16816<T>(part[j][nt], a, b[nt][0], b[nt][1]);
+                }
                 if ((s + 1) % kSPG == 0 || (s == 3 && !two)) {
                     const int gi = s / kSPG;
-                    const SmallMeta m =
-                        small_meta<T, kZeros>(sring[slot][gi], kZeros ? (zring[slot] >> (8 * gi)) & 0xFF : 0u);
                     const float* xsr = xsum_lane + (unit * GM + gi) * 8 * NT;
 #pragma unroll
-                    for (int nt = 0; nt < NT; ++nt) {
-                        const float2 xv = *reinterpret_cast<const float2*>(xsr + nt * 8);
-                        acc[nt][0] += m.f0 * fmaf(-m.b0, xv.x, part[nt][0]);
-                        acc[nt][1] += m.f0 * fmaf(-m.b0, xv.y, part[nt][1]);
-                        acc[nt][2] += m.f1 * fmaf(-m.b1, xv.x, part[nt][2]);
-                        acc[nt][3] += m.f1 * fmaf(-m.b1, xv.y, part[nt][3]);
+                    for (int j = 0; j < TW; ++j) {
+                        const SmallMeta m = small_meta<T, kZeros>(
+                            sring[slot][j][gi], kZeros ? (zring[slot][j] >> (8 * gi)) & 0xFF : 0u);
 #pragma unroll
-                        for (int e = 0; e < 4; ++e) part[nt][e] = 0.f;
+                        for (int nt = 0; nt < NT; ++nt) {
+                            const float2 xv = *reinterpret_cast<const float2*>(xsr + nt * 8);
+                            acc[j][nt][0] += m.f0 * fmaf(-m.b0, xv.x, part[j][nt][0]);
+                            acc[j][nt][1] += m.f0 * fmaf(-m.b0, xv.y, part[j][nt][1]);
+                            acc[j][nt][2] += m.f1 * fmaf(-m.b1, xv.x, part[j][nt][2]);
+                            acc[j][nt][3] += m.f1 * fmaf(-m.b1, xv.y, part[j][nt][3]);
+#pragma unroll
+                            for (int e = 0; e < 4; ++e) part[j][nt][e] = 0.f;
+                        }
                     }
                 }
             }
@@ -216,35 +234,39 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     }
 
     // Sum the K slices of the cluster; rank 0 writes y.
-    float v[4 * NT];
+    float v[4 * NT * TW];
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+    for (int j = 0; j < TW; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) v[nt * 4 + e] = acc[nt][e];
-    if (!cluster_reduce<4 * NT>(v, red)) return;
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) v[(j * NT + nt) * 4 + e] = acc[j][nt][e];
+    if (!cluster_reduce<4 * NT * TW>(v, red)) return;
     T* y = static_cast<T*>(p.y);
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+    for (int j = 0; j < TW; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const int row = tile * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
-            const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
-            if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(v[nt * 4 + e]);
-        }
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int row = (tile + j) * 16 + (lane >> 2) + (e >= 2 ? 8 : 0);
+                const int tok = tok0 + nt * 8 + 2 * (lane & 3) + (e & 1);
+                if (tok < p.m) y[(size_t)tok * p.n + row] = E::from_float(v[(j * NT + nt) * 4 + e]);
+            }
 }
 
 // Shared memory of one block: reduce scratch + zero row + range sums + the x slice.
-inline size_t fast_small_smem(int nt, int group, int tokens_valid, int chunks) {
+inline size_t fast_small_smem(int nt, int tw, int group, int tokens_valid, int chunks) {
     const int kr = group >= 128 ? 128 : group;
     const int ranges = (chunks * 64 + kr - 1) / kr;
-    return (size_t)4 * nt * kSmallThreads * 4 + 128 + (((size_t)ranges * 8 * nt * 4 + 127) & ~(size_t)127) +
+    return (size_t)4 * nt * tw * kSmallThreads * 4 + 128 + (((size_t)ranges * 8 * nt * 4 + 127) & ~(size_t)127) +
            (size_t)tokens_valid * chunks * 64 * 2;
 }
 
-template <class T, int NT, bool kZeros, int GM, int D>
+template <class T, int NT, int TW, bool kZeros, int GM, int D>
 cudaError_t fast_small_launch_one(const FastParams& p, dim3 grid, size_t smem, bool pdl, cudaStream_t stream,
                                   int* occupancy) {
-    auto kernel = w4a16_fast_small_kernel<T, NT, kZeros, GM, D>;
+    auto kernel = w4a16_fast_small_kernel<T, NT, TW, kZeros, GM, D>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmallMaxSmem);
     if (attr != cudaSuccess) return attr;
@@ -252,36 +274,40 @@ cudaError_t fast_small_launch_one(const FastParams& p, dim3 grid, size_t smem, b
     return launch_fast_kernel(kernel, p, grid, kSmallThreads, smem, pdl, stream);
 }
 
-template <class T, int NT, bool kZeros>
-cudaError_t fast_small_by_group(const FastParams& p, const FastConfig& cfg, dim3 grid, size_t smem, bool pdl,
-                                cudaStream_t stream, int* occupancy) {
+template <class T, int NT, int TW, bool kZeros, int D>
+cudaError_t fast_small_by_depth(const FastParams& p, dim3 grid, size_t smem, bool pdl, cudaStream_t stream,
+                                int* occupancy) {
     const int gm = p.group >= 128 ? 1 : p.group == 64 ? 2 : 4;
-    if (cfg.stages == 2) {
-        if (gm == 1) return fast_small_launch_one<T, NT, kZeros, 1, 2>(p, grid, smem, pdl, stream, occupancy);
-        if (gm == 2) return fast_small_launch_one<T, NT, kZeros, 2, 2>(p, grid, smem, pdl, stream, occupancy);
-        return fast_small_launch_one<T, NT, kZeros, 4, 2>(p, grid, smem, pdl, stream, occupancy);
+    if (gm == 1) return fast_small_launch_one<T, NT, TW, kZeros, 1, D>(p, grid, smem, pdl, stream, occupancy);
+    if (gm == 2) return fast_small_launch_one<T, NT, TW, kZeros, 2, D>(p, grid, smem, pdl, stream, occupancy);
+    return fast_small_launch_one<T, NT, TW, kZeros, 4, D>(p, grid, smem, pdl, stream, occupancy);
+}
+
+template <class T, int NT, bool kZeros>
+cudaError_t fast_small_by_shape(const FastParams& p, const FastConfig& cfg, dim3 grid, size_t smem,
+                                cudaStream_t stream, int* occupancy) {
+    const bool pdl = cfg.pdl;
+    if (cfg.wn == 2) {  // twice the weight registers per lane: depth 2 or 4
+        if (cfg.stages == 2) return fast_small_by_depth<T, NT, 2, kZeros, 2>(p, grid, smem, pdl, stream, occupancy);
+        return fast_small_by_depth<T, NT, 2, kZeros, 4>(p, grid, smem, pdl, stream, occupancy);
     }
-    if (cfg.stages == 8) {
-        if (gm == 1) return fast_small_launch_one<T, NT, kZeros, 1, 8>(p, grid, smem, pdl, stream, occupancy);
-        if (gm == 2) return fast_small_launch_one<T, NT, kZeros, 2, 8>(p, grid, smem, pdl, stream, occupancy);
-        return fast_small_launch_one<T, NT, kZeros, 4, 8>(p, grid, smem, pdl, stream, occupancy);
-    }
-    if (gm == 1) return fast_small_launch_one<T, NT, kZeros, 1, 4>(p, grid, smem, pdl, stream, occupancy);
-    if (gm == 2) return fast_small_launch_one<T, NT, kZeros, 2, 4>(p, grid, smem, pdl, stream, occupancy);
-    return fast_small_launch_one<T, NT, kZeros, 4, 4>(p, grid, smem, pdl, stream, occupancy);
+    if (cfg.stages == 2) return fast_small_by_depth<T, NT, 1, kZeros, 2>(p, grid, smem, pdl, stream, occupancy);
+    if (cfg.stages == 8) return fast_small_by_depth<T, NT, 1, kZeros, 8>(p, grid, smem, pdl, stream, occupancy);
+    return fast_small_by_depth<T, NT, 1, kZeros, 4>(p, grid, smem, pdl, stream, occupancy);
 }
 
 template <class T>
 cudaError_t fast_small_dispatch(const FastParams& p, const FastConfig& cfg, bool zeros, dim3 grid, size_t smem,
                                 cudaStream_t stream, int* occupancy) {
-    if (cfg.wn != 1 || (cfg.stages != 2 && cfg.stages != 4 && cfg.stages != 8)) return cudaErrorInvalidConfiguration;
-    if (grid.y > kSmallMaxSplits) return cudaErrorInvalidConfiguration;
+    const bool depth_ok = cfg.wn == 1 ? (cfg.stages == 2 || cfg.stages == 4 || cfg.stages == 8)
+                                      : cfg.wn == 2 && (cfg.stages == 2 || cfg.stages == 4);
+    if (!depth_ok || grid.y > kSmallMaxSplits) return cudaErrorInvalidConfiguration;
     if (cfg.tokens == 8)
-        return zeros ? fast_small_by_group<T, 1, true>(p, cfg, grid, smem, cfg.pdl, stream, occupancy)
-                     : fast_small_by_group<T, 1, false>(p, cfg, grid, smem, cfg.pdl, stream, occupancy);
+        return zeros ? fast_small_by_shape<T, 1, true>(p, cfg, grid, smem, stream, occupancy)
+                     : fast_small_by_shape<T, 1, false>(p, cfg, grid, smem, stream, occupancy);
     if (cfg.tokens == 16)
-        return zeros ? fast_small_by_group<T, 2, true>(p, cfg, grid, smem, cfg.pdl, stream, occupancy)
-                     : fast_small_by_group<T, 2, false>(p, cfg, grid, smem, cfg.pdl, stream, occupancy);
+        return zeros ? fast_small_by_shape<T, 2, true>(p, cfg, grid, smem, stream, occupancy)
+                     : fast_small_by_shape<T, 2, false>(p, cfg, grid, smem, stream, occupancy);
     return cudaErrorInvalidConfiguration;
 }
 

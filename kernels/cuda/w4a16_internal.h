@@ -17,7 +17,7 @@ struct SplitScratch {
 
 struct FastConfig {
     int tokens = 8;  // tokens per block: 8, 16, 32, 64
-    int wn = 1;      // 16-row tiles per warp: 1 or 2 (2 only with tokens 64)
+    int wn = 1;      // 16-row tiles per warp: 1 or 2 (2 with tokens 64, and tokens 8/16 at depth 2 or 4)
     int stages = 4;  // tokens 32/64: cp.async pipeline depth; tokens 8/16: units of 128 k in flight per lane
     int splits = 1;  // K slices: one thread-block cluster per output tile, reduced in shared memory (<= 8)
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
