@@ -12,8 +12,8 @@
 // Per 128 k a lane issues: 2 LDG.128 (weights) + GM LDG.32 (scale words) [+ GM LDG.U8 (zeros)], 4*NT LDSM,
 // 8 x (1 shift + 4 LOP3) for dequantization (fp16), 8*NT HMMA, and 8*NT FFMA per group for zero and scale.
 // Block: 4 warps, warp w owns TW adjacent 16-row tiles (w*TW .. w*TW+TW-1) of the block's 64*TW rows; grid
-// (ceil(m / (8*NT)), splits, n / (64*TW)) with the splits (K slices of whole groups and units of 128 k; the last may end in half a unit) forming
-// one thread-block cluster whose partial sums meet in distributed shared memory.
+// (ceil(m / (8*NT)), splits, n / (64*TW)) with the splits (K slices of whole groups and units of 128 k; the last
+// may end in half a unit) forming one thread-block cluster whose partial sums meet in distributed shared memory.
 // Bytes moved: n*k/2 + n*k/group*2 [+ n*k/group/2] from DRAM once; x once per block from L2; y once.
 // Why TW = 2: each block stages its tokens x K-slice of x from L2, 2 * tokens bytes per k against 32 * TW weight
 // bytes per k, so at 16 tokens and TW = 1 the blocks together read as many bytes of x from L2 as of weights from
