@@ -299,9 +299,8 @@ cudaError_t fast_small_by_shape(const FastParams& p, const FastConfig& cfg, dim3
 template <class T>
 cudaError_t fast_small_dispatch(const FastParams& p, const FastConfig& cfg, bool zeros, dim3 grid, size_t smem,
                                 cudaStream_t stream, int* occupancy) {
-    const bool depth_ok = cfg.wn == 1 ? (cfg.stages == 2 || cfg.stages == 4 || cfg.stages == 8)
-                                      : cfg.wn == 2 && (cfg.stages == 2 || cfg.stages == 4);
-    if (!depth_ok || grid.y > kSmallMaxSplits) return cudaErrorInvalidConfiguration;
+    // tiles per warp x depth: the one rule, in fast_config_supported (cfg.warps <= 0 here)
+    if (!fast_config_supported(cfg) || grid.y > kSmallMaxSplits) return cudaErrorInvalidConfiguration;
     if (cfg.tokens == 8)
         return zeros ? fast_small_by_shape<T, 1, true>(p, cfg, grid, smem, stream, occupancy)
                      : fast_small_by_shape<T, 1, false>(p, cfg, grid, smem, stream, occupancy);
