@@ -10,6 +10,7 @@ Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OU
        [--shapes K:N,K:N,...] [--ms 1,8,...]   (e.g. the merged decode projections of a 7B model)"""
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from w4a16_lib import (FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib, load_autoawq_triton,
-                       wgmma_shapes)
+                       wgmma_rows, wgmma_shapes)
 
 SHAPES = [(4096, 4096), (4096, 11008), (11008, 4096), (4096, 14336), (14336, 4096), (8192, 28672)]  # (K, N)
 MS = [1, 4, 16, 64, 256, 1024, 4096]
@@ -144,6 +145,11 @@ def main():
                 if lib.matmul(cp[0], x, ys, wgmma=1) == 0:
                     add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=1), nb4, graph), wbytes4,
                         lib.config())
+            if M >= 32 and not os.environ.get("W4_NO_WS"):  # the warp-specialized wgmma kernel (its heuristic)
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, wgmma=3) == 0:
+                    add("fast_ws", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3), nb4, graph), wbytes4,
+                        lib.config())
             if M >= 9:  # without the wgmma kernel: the mma.sync kernels or dequantize + cuBLAS, as before it
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:
@@ -183,7 +189,7 @@ def main():
                 sweeps += [dict(path=PATH_DEQUANT)]
             if M >= 4:  # the wgmma kernel's block shapes near this m, K split by the heuristic and not at all
                 for (tn, wg, wn, st) in wgmma_shapes():
-                    if tn > 4 * M or tn < min(M, 256) // 4 or N % (64 * wg * wn):
+                    if tn > 4 * M or tn < min(M, 256) // 4 or N % wgmma_rows(wg, wn):
                         continue
                     sweeps += [dict(path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st, split_k=sp)
                                for sp in ((0, 1) if M <= 256 else (1,))]
@@ -217,10 +223,10 @@ def main():
              "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
              "`read floor` = plain 16-byte loads of the same 4-bit bytes in the same harness (M=1 rows).\n",
              "`fast wgmma` = the wgmma kernel forced (options.wgmma = 1, shape by its heuristic); `fast no-wgmma` = "
-             "options.wgmma = -1 (the mma.sync kernels, dequantize + cuBLAS above m = 128); `config` = what the default "
-             "call ran. The sweeps in the JSON time the other block shapes.\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | fast no-wgmma | gemm | gemv | AutoAWQ-Triton | config |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "options.wgmma = -1 (the mma.sync kernels, dequantize + cuBLAS above m = 128); `fast ws` = the "
+             "warp-specialized wgmma kernel (options.wgmma = 3); `config` = what the default call ran. The sweeps in the JSON time the other block shapes.\n",
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | fast ws | fast no-wgmma | gemm | gemv | AutoAWQ-Triton | config |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
             c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
@@ -229,11 +235,11 @@ def main():
             g, v, a = get(K, N, M, "gemm"), get(K, N, M, "gemv"), get(K, N, M, "autoawq_triton")
             pd = get(K, N, M, "fast_pdl")
             rf = get(K, N, M, "read_floor")
-            fm, fn = get(K, N, M, "fast_wgmma"), get(K, N, M, "fast_mma")
+            fm, fn, fw = get(K, N, M, "fast_wgmma"), get(K, N, M, "fast_mma"), get(K, N, M, "fast_ws")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
                          f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "
-                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(fn)} | {fmt(g)} | {fmt(v)} | "
+                         f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(fw)} | {fmt(fn)} | {fmt(g)} | {fmt(v)} | "
                          f"{fmt(a)} | {f['config']} |")
     # Targets of issue 4 (fast, group 128, shapes >= 4096 x 11008).
     lines += ["", "## Targets (fast layout, group 128, K*N >= 4096*11008)", "",

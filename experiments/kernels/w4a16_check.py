@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from w4a16_lib import (DTYPES, FAST, GEMM, GEMV, PATH_AUTO, PATH_DEQUANT, PATH_DIRECT, Canonical, W4Lib,
-                       load_autoawq_triton, wgmma_shapes)
+                       load_autoawq_triton, wgmma_rows, wgmma_shapes)
 
 TOL = {torch.float16: 2e-3, torch.bfloat16: 1e-2}
 COPIES = 8  # AWQ_W4_SUMSQ_COPIES (w4a16.h): the residual fold's sums of squares are kept in this many copies
@@ -146,7 +146,10 @@ def main():
                             failures.append(r)
     # The wgmma kernel at every block shape (tokens = its N, warpgroups, tiles per warp, depth), K split or not,
     # m from below one block to several token blocks, every group size, asymmetric and symmetric, both dtypes.
-    for (nn, kk, group, sym) in ((1024, 1536, 128, False), (1024, 1344, 32, True), (512, 2112, 64, False)):
+    # k = 1344 and 2112 (odd k / 64) exist to be refused by the warp-specialized kernel (wg = 3, whole 128-k units);
+    # 1408 and 2176 run it at group 32 and 64.
+    for (nn, kk, group, sym) in ((1024, 1536, 128, False), (1024, 1344, 32, True), (512, 2112, 64, False),
+                                 (1024, 1408, 32, True), (512, 2176, 64, False)):
         canon = Canonical(nn, kk, group, sym, 600 + group + kk)
         w = lib.pack(FAST, canon)
         wref = canon.dequant64()
@@ -155,7 +158,7 @@ def main():
                 x = torch.randn(m, kk, dtype=dtype, device="cuda")
                 ref = x.double() @ wref.T
                 for (tn, wg, wn, st) in wgmma_shapes():
-                    if nn % (64 * wg * wn):
+                    if nn % wgmma_rows(wg, wn) or (wg != 3 and kk in (1408, 2176)):
                         continue
                     for split in (1, 3):
                         y = poisoned(m, nn, dtype)
@@ -164,6 +167,14 @@ def main():
                         torch.cuda.synchronize()
                         if rc != 0 and split > 1 and "cannot reduce" in lib.error():
                             continue  # this shape's pipeline memory cannot hold the K-slice reduction (refused)
+                        if wg == 3 and kk % 128:  # must be refused, with the reason
+                            ok = rc != 0 and "k % 128" in lib.error()
+                            r = dict(what="wgmma_refusal", k=kk, n=nn, m=m, tokens=tn, wg=wg, ok=ok,
+                                     config=lib.config() if rc == 0 else lib.error())
+                            cfg_rows.append(r)
+                            if not ok:
+                                failures.append(r)
+                            continue
                         err = rel(y, ref) if rc == 0 else float("nan")
                         ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
                         r = dict(what="wgmma", group=group, sym=sym, k=kk, n=nn, dtype=str(dtype)[6:], m=m, tokens=tn,

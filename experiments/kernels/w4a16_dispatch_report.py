@@ -27,21 +27,21 @@ def main():
     rows, device, bw = load(args)
     lines = [f"# Default dispatch against the alternatives ({device}, copy {bw:.2f} TB/s)\n",
              "Times in microseconds. `default / best` > 1 means a timed alternative beat what the default ran.\n",
-             "| K x N | M | cuBLAS | default | config | no-wgmma | wgmma forced | best swept | best config | "
+             "| K x N | M | cuBLAS | default | config | no-wgmma | wgmma forced | ws forced | best swept | best config | "
              "default / no-wgmma | default / best | x cuBLAS |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     worse = []
     for (K, N, M) in sorted(rows):
         v = rows[(K, N, M)]
         f, c = v.get("fast"), v.get("cublas_fp16")
         if not f or not c or M < 4:
             continue
-        fm, fw = v.get("fast_mma"), v.get("fast_wgmma")
+        fm, fw, fs = v.get("fast_mma"), v.get("fast_wgmma"), v.get("fast_ws")
         swept = [r for k, r in v.items() if k.startswith("fast:")]
-        best = min(swept + [f] + ([fm] if fm else []) + ([fw] if fw else []), key=lambda r: r["us"])
+        best = min(swept + [f] + [r for r in (fm, fw, fs) if r], key=lambda r: r["us"])
         fmt = lambda r: f"{r['us']:.1f}" if r else "-"
         ratio_m = f["us"] / fm["us"] if fm else float("nan")
-        lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['config']} | {fmt(fm)} | {fmt(fw)} | "
+        lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['config']} | {fmt(fm)} | {fmt(fw)} | {fmt(fs)} | "
                      f"{best['us']:.1f} | {best['config']} | {ratio_m:.2f} | {f['us'] / best['us']:.2f} | "
                      f"{c['us'] / f['us']:.2f} |")
         if fm and ratio_m > 1.03:

@@ -114,14 +114,15 @@ __device__ __forceinline__ bool splitk_arrive(int* counter, int splits) {
 // The S blocks of one output tile form a cluster (dims 1 x S x 1); each parks its V partial sums per thread
 // in its own shared memory, and rank 0 adds the others' through distributed shared memory, in rank order
 // (deterministic), with no global memory, atomics or fences. Returns true in the block holding the sums.
-// `scratch` must hold V * blockDim.x floats; every thread of every block of the cluster must call this.
+// Threads tid = 0 .. nt-1 hold sums (`scratch` holds V * nt floats). Every thread of every block of the cluster
+// must reach the two cluster barriers: threads that hold no sums (a producer warpgroup) call
+// cluster_reduce_bystander instead.
 template <int V>
-__device__ __forceinline__ bool cluster_reduce(float (&vals)[V], float* scratch) {
+__device__ __forceinline__ bool cluster_reduce(float (&vals)[V], float* scratch, int tid, int nt) {
     namespace cg = cooperative_groups;
     cg::cluster_group cluster = cg::this_cluster();
     const int n = cluster.num_blocks();
     if (n == 1) return true;
-    const int tid = threadIdx.x, nt = blockDim.x;
 #pragma unroll
     for (int v = 0; v < V; ++v) scratch[v * nt + tid] = vals[v];
     cluster.sync();
@@ -135,6 +136,17 @@ __device__ __forceinline__ bool cluster_reduce(float (&vals)[V], float* scratch)
     }
     cluster.sync();  // keep every block's shared memory alive until rank 0 has read it
     return root;
+}
+__device__ __forceinline__ void cluster_reduce_bystander() {
+    namespace cg = cooperative_groups;
+    cg::cluster_group cluster = cg::this_cluster();
+    if (cluster.num_blocks() == 1) return;
+    cluster.sync();
+    cluster.sync();
+}
+template <int V>
+__device__ __forceinline__ bool cluster_reduce(float (&vals)[V], float* scratch) {
+    return cluster_reduce<V>(vals, scratch, threadIdx.x, blockDim.x);
 }
 
 // Programmatic dependent launch: work before pdl_wait() (streaming weights) may overlap the previous

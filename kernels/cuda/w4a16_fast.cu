@@ -3,6 +3,7 @@
 #include "w4a16_fast_small.cuh"
 #include "w4a16_fast_decode.cuh"
 #include "w4a16_fast_wgmma.cuh"
+#include "w4a16_fast_wgmma_ws.cuh"
 
 #include <algorithm>
 
@@ -18,6 +19,10 @@ extern template cudaError_t fast_small_dispatch<__nv_bfloat16>(const FastParams&
 extern template cudaError_t wgmma_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, cudaStream_t, int*);
 extern template cudaError_t wgmma_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3, cudaStream_t,
                                                           int*);
+extern template cudaError_t ws_dispatch<half>(const FastParams&, const CUtensorMap*, const FastConfig&, bool, dim3,
+                                              cudaStream_t, int*);
+extern template cudaError_t ws_dispatch<__nv_bfloat16>(const FastParams&, const CUtensorMap*, const FastConfig&, bool,
+                                                       dim3, cudaStream_t, int*);
 extern template cudaError_t fast_decode_dispatch<half>(const FastParams&, const FastConfig&, bool, dim3, size_t,
                                                        cudaStream_t, int*);
 extern template cudaError_t fast_decode_dispatch<__nv_bfloat16>(const FastParams&, const FastConfig&, bool, dim3,
@@ -41,6 +46,10 @@ bool wgmma_config_supported(const FastConfig& c) {
     if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) return true;
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_KNOWN)
 #undef AWQ_WGMMA_KNOWN
+#define AWQ_WS_KNOWN(TN, WN, ST) \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST) return true;
+    AWQ_WS_SHAPES(AWQ_WS_KNOWN)
+#undef AWQ_WS_KNOWN
     return false;
 }
 
@@ -52,6 +61,13 @@ bool wgmma_can_split(const FastConfig& c) {
     }
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_SPLITS)
 #undef AWQ_WGMMA_SPLITS
+#define AWQ_WS_SPLITS(TN, WN, ST)                                                            \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST) {                       \
+        using L = WsShape<TN, WN, ST>;                                                       \
+        return (size_t)ST * L::kStage >= L::kReduceBytes;                                    \
+    }
+    AWQ_WS_SHAPES(AWQ_WS_SPLITS)
+#undef AWQ_WS_SPLITS
     return false;
 }
 
@@ -110,14 +126,25 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     // 64-k chunks per slice, one cluster of slices per output tile.
     const bool wgmma = cfg.wg > 0;
     if (wgmma && (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0)) return cudaErrorInvalidValue;
+    // The warp-specialized kernel: whole 128-k units, bulk copies of the zeros too (the API asks 8-byte alignment
+    // of them, the copies 16; x, qweight and scales are 16-byte aligned by the API's checks).
+    const bool ws = wgmma && cfg.wg == 3;
+    if (ws && (w.k % 128 != 0 || w.group > 128 || reinterpret_cast<uintptr_t>(w.qzeros) % 16 != 0))
+        return cudaErrorInvalidValue;
     const bool small = !wgmma && cfg.tokens <= 16;
-    const int align = small ? fast_small_chunk_align(w.group) : 1;
+    const int align = small ? fast_small_chunk_align(w.group) : ws ? 2 : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;
     p.chunks_per_split = (p.chunks_per_split + align - 1) / align * align;  // whole groups and 128-k units
     p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;   // no empty slices
     if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
     const int block_rows = wgmma ? wgmma_block_rows(cfg) : 64 * cfg.wn;
     const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / block_rows);
+    if (ws) {
+        CUtensorMap xmap;  // passed by value into the launch
+        if (!occupancy && !encode_x_tensor_map(&xmap, x, m, w.k, cfg.tokens, dtype)) return cudaErrorInvalidValue;
+        return dtype == AWQ_DTYPE_F16 ? ws_dispatch<half>(p, &xmap, cfg, zeros, grid, stream, occupancy)
+                                      : ws_dispatch<__nv_bfloat16>(p, &xmap, cfg, zeros, grid, stream, occupancy);
+    }
     if (wgmma)
         return dtype == AWQ_DTYPE_F16 ? wgmma_dispatch<half>(p, cfg, zeros, grid, stream, occupancy)
                                       : wgmma_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, stream, occupancy);

@@ -360,9 +360,10 @@ __global__ void __launch_bounds__(kFastThreads) w4a16_fast_kernel(const FastPara
 // Launches one of the fast layout's kernels: the K slices along grid.y form one thread-block cluster (their partial
 // sums meet in distributed shared memory), and with `pdl` the launch may begin while the stream's previous kernel
 // finishes (the kernel waits for it before reading x).
-template <class Kernel>
+// `extra`: kernel arguments after the parameters (the warp-specialized kernel's tensor map).
+template <class Kernel, class... Extra>
 cudaError_t launch_fast_kernel(Kernel kernel, const FastParams& p, dim3 grid, int threads, size_t smem, bool pdl,
-                               cudaStream_t stream) {
+                               cudaStream_t stream, const Extra&... extra) {
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
     cfg.blockDim = dim3(threads);
@@ -384,7 +385,7 @@ cudaError_t launch_fast_kernel(Kernel kernel, const FastParams& p, dim3 grid, in
     }
     cfg.attrs = attrs;
     cfg.numAttrs = na;
-    return cudaLaunchKernelEx(&cfg, kernel, p);
+    return cudaLaunchKernelEx(&cfg, kernel, p, extra...);
 }
 
 template <class T, int NT, int WN, bool kZeros, int STAGES>

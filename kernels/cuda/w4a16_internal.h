@@ -1,6 +1,7 @@
 #pragma once
 // Host-side entry points of the individual W4A16 kernels, used by the dispatcher (w4a16_launch.cu).
 // Arguments are already validated there; these only configure and launch.
+#include <cuda.h>
 #include <cuda_runtime.h>
 
 #include "w4a16.h"
@@ -23,8 +24,9 @@ struct FastConfig {
     bool pdl = false;  // launch with programmatic dependent launch (weights stream before the wait)
     int warps = 0;     // tokens 8/16: > 0 runs the warp-split decode kernel (w4a16_fast_decode.cuh) with this
                        // many warps per block splitting K (splits must be 1); 0 runs the cluster-split kernel
-    int wg = 0;        // > 0: the wgmma kernel (w4a16_fast_wgmma.cuh) with this many warpgroups per block; tokens
-                       // is then its N (16..256), wn its 16-row tiles per warp, stages its pipeline depth
+    int wg = 0;        // 1, 2: the wgmma kernel (w4a16_fast_wgmma.cuh) with this many warpgroups per block; 3: the
+                       // warp-specialized one (w4a16_fast_wgmma_ws.cuh: a producer and two consumer warpgroups).
+                       // tokens is then its N (16..256), wn its 16-row tiles per warp, stages its pipeline depth
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
     // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
     void* residual = nullptr;
@@ -42,7 +44,10 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
 bool fast_config_supported(const FastConfig& cfg);
 // The wgmma kernel's block shapes (AWQ_WGMMA_SHAPES in w4a16_fast_wgmma.cuh), and its rows per block.
 bool wgmma_config_supported(const FastConfig& cfg);
-inline int wgmma_block_rows(const FastConfig& cfg) { return 64 * cfg.wg * cfg.wn; }
+inline int wgmma_block_rows(const FastConfig& cfg) { return 64 * (cfg.wg == 3 ? 2 : cfg.wg) * cfg.wn; }
+// The warp-specialized kernel reads x through the TMA: this fills its descriptor (false: no driver support, or
+// a shape the TMA cannot describe).
+bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_rows, awq_dtype dtype);
 // Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).
 bool wgmma_can_split(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;

@@ -183,15 +183,21 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // block's dequantization with another's MMAs; a deeper pipeline for small N (memory-bound), 3 stages at N = 256
 // (two blocks per SM). K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
+    const bool wn_given = cfg.wn != 0;
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
     const int sms = sm_count();
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     if (cfg.tokens == 0) {
         cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
+        if (cfg.wg == 3) cfg.tokens = std::max(cfg.tokens, 64);  // the warp-specialized kernel's smallest N
         // N = 256 blocks that do not cover the SMs once lose to twice as many N = 128 blocks (4096 x 4096 and
         // 11008 x 4096 at m = 256: 26-57 us against 43-89 split, 44-117 unsplit; H100 sweep, 2026-12-06).
         if (cfg.tokens == 256 && blocks(256) < sms) cfg.tokens = 128;
+    }
+    if (cfg.wg == 3) {  // warp-specialized: 256 rows per block at N = 128 (a quarter of the x bytes per weight byte)
+        if (!wn_given && cfg.tokens == 128 && w.n % 256 == 0) cfg.wn = 2;
+        if (cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
     }
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
@@ -286,7 +292,12 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
                        (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m)));
-    if (opt.wgmma > 2) return fail("wgmma takes 1 or 2 warpgroups per block, not " + std::to_string(opt.wgmma));
+    if (opt.wgmma > 3)
+        return fail("wgmma takes 1 or 2 warpgroups per block, or 3 (warp-specialized), not " +
+                    std::to_string(opt.wgmma));
+    if (wgmma && opt.wgmma == 3 && (w->k % 128 != 0 || w->group > 128 || (w->qzeros && !aligned(w->qzeros, 16))))
+        return fail("the warp-specialized wgmma kernel needs k % 128 == 0 (got k=" + std::to_string(w->k) +
+                    "), group <= 128 (got " + std::to_string(w->group) + ") and 16-byte aligned qzeros");
     awq_w4_path path = opt.path;
     if (path == AWQ_W4_PATH_AUTO) {
         // Crossovers measured on H200 (group 128): the fast layout's mma.sync kernels beat dequantize + cuBLAS

@@ -1,0 +1,252 @@
+#pragma once
+// The warp-specialized "fast" W4A16 wgmma kernel (sm_90a), for batches of tokens where the tensor cores set the
+// time (m >= 64): one producer warpgroup feeds two consumer warpgroups through a ring of shared-memory stages.
+//
+// Why another wgmma kernel (experiments/kernels/NOTES.md v11-v12): in w4a16_fast_wgmma.cuh every thread copies,
+// dequantizes into the MMA's A registers and waits for its MMAs, behind one __syncthreads per chunk. A warpgroup
+// cannot dequantize chunk i+1 while its MMAs on chunk i run (ptxas serializes every wgmma when registers a wgmma
+// reads are written during the MMA pipeline, C7513), so its loop is serial and only other blocks on the SM fill
+// the tensor cores' idle time. Here:
+//   - the A operand comes from shared memory too (wgmma with two descriptors): a consumer dequantizes chunk i+1
+//     into the other of its two A buffers (plain stores + proxy fence) while its MMAs on chunk i are in flight;
+//   - one producer thread moves everything with the TMA unit and bulk copies (no address arithmetic or copy
+//     instructions in the consumers), tracked by full/empty barriers per stage (hopper_async.cuh), so the two
+//     consumers run out of phase instead of in lockstep;
+//   - both consumers read the same x stage for different rows: 128 or 256 rows per x tile staged from L2.
+//
+// Layout: the fast layout (kernels/cpu/w4_layouts.h). A stage is one 128-k unit, in which every tile's two
+// 64-k chunks are 1024 contiguous bytes and consecutive tiles follow each other: a block's weights for one unit
+// are one bulk copy of kTiles KB. Scales and zeros are group-major [k/group][n/16][8]: one bulk copy per group.
+// Block: 384 threads. Warpgroup 0 = producer (registers cut to 40); warpgroups 1, 2 = consumers: consumer c,
+// sub-tile s holds the 64 rows of tiles (c * WN + s) * 4 + 0..3 of the block's kRows = 128 * WN rows. TN tokens
+// (wgmma's N). A K slice of whole 128-k units; slices of one output tile form a cluster (DSMEM reduction).
+// Shared memory per stage (1024-aligned):
+//   X  2 x TN x 128 B: the unit's two 64-k boxes of x, written by the TMA in the 128-byte swizzle (piece p of
+//      token r at r * 128 + ((p ^ (r & 7)) << 4)); rows past m arrive as zeros
+//   W  kTiles x 1024 B (tile t, chunk c, lane l at t * 1024 + c * 512 + l * 16)
+//   S  up to 4 groups x kTiles x 32 B of scale words; Z  up to 4 x kTiles x 8 B of zero bytes
+// then per consumer two A buffers of WN x 64 rows x 64 k (8 KB each, the same 128-byte swizzle, K-major), then
+// the barriers. Bytes a launch must move: as w4a16_fast_wgmma.cuh (weights once per token block, x once per
+// row block from L2, y once), with half (WN = 1) or a quarter (WN = 2) of its x traffic per weight byte.
+// Requires k % 128 == 0, group <= 128, n % kRows == 0 and 16-byte aligned pointers (checked by the host side).
+#include <cuda.h>
+
+#include <type_traits>
+
+#include "hopper_async.cuh"
+#include "w4a16_fast_wgmma.cuh"
+
+namespace awq::cuda {
+
+template <int TN, int WN, int STAGES>
+struct WsShape {
+    static constexpr int kConsumers = 2;
+    static constexpr int kThreads = 128 * (1 + kConsumers);
+    static constexpr int kTiles = 4 * kConsumers * WN;
+    static constexpr int kRows = 16 * kTiles;
+    static constexpr int kAcc = TN / 2;
+    static constexpr int kXBox = TN * 128;  // one 64-k box of x
+    static constexpr int kW = 2 * kXBox;
+    static constexpr int kS = kW + kTiles * 1024;
+    static constexpr int kZ = kS + 4 * kTiles * 32;
+    static constexpr int kStage = (kZ + 4 * kTiles * 8 + 1023) / 1024 * 1024;
+    static constexpr int kA = STAGES * kStage;    // A buffers: [consumer][2][WN][8 KB]
+    static constexpr int kABuf = WN * 8192;
+    static constexpr int kBars = kA + kConsumers * 2 * kABuf;  // full[STAGES], empty[STAGES]
+    static constexpr int kSmem = kBars + 16 * STAGES + 1024;   // + alignment slack
+    static constexpr size_t kReduceBytes = (size_t)WN * kAcc * 128 * kConsumers * sizeof(float);
+    static_assert((size_t)STAGES * kStage >= (size_t)kConsumers * 4 * WN * TN * 32, "output staging must fit");
+};
+
+template <class T, int TN, int WN, bool kZeros, int STAGES>
+__global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
+    using E = Elt<T>;
+    using L = WsShape<TN, WN, STAGES>;
+    using Meta = FastMeta<T, false>;
+    constexpr bool kHalf = std::is_same_v<T, half>;
+    extern __shared__ uint8_t smem_raw[];
+    // The swizzle is a function of address bits 4..9: stage and A buffer bases must be 1024-byte aligned.
+    uint8_t* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    const uint32_t sbase = smem_addr(smem);
+    const uint32_t full = sbase + L::kBars, empty = full + 8 * STAGES;
+
+    const int tid = threadIdx.x, role = tid >> 7;  // 0: producer, 1 / 2: consumers
+    const int tb = blockIdx.x, split = blockIdx.y, nb = blockIdx.z;
+    const int tok0 = tb * TN;
+    const int units = p.k >> 7, ups = p.chunks_per_split >> 1;
+    const int u_begin = split * ups;
+    const int nu = max(0, min(units, u_begin + ups) - u_begin);
+    const int tile0 = nb * L::kTiles, tiles = p.n >> 4;
+    const int gps = 128 / p.group;  // groups per unit: 1, 2 or 4
+
+    if (tid == 0) {
+        for (int s = 0; s < STAGES; ++s) {
+            mbar_init(full + 8 * s, 1);                // the producer's arrive (+ the copies' bytes)
+            mbar_init(empty + 8 * s, L::kConsumers);  // one arrive per consumer warpgroup
+        }
+        mbar_init_fence();
+    }
+    __syncthreads();
+    pdl_wait();  // x comes from the previous kernel, and y may still be read by it
+
+    if (role == 0) {
+        regs_dec<40>();
+        if (tid == 0) {
+            const uint32_t bytes =
+                2 * L::kXBox + L::kTiles * 1024 + gps * L::kTiles * 32 + (kZeros ? gps * L::kTiles * 8 : 0);
+            for (int it = 0; it < nu; ++it) {
+                const int s = it % STAGES, u = u_begin + it;
+                if (it >= STAGES) mbar_wait(empty + 8 * s, ((it / STAGES) - 1) & 1);  // consumed STAGES units ago
+                const uint32_t st = sbase + s * L::kStage, bar = full + 8 * s;
+                mbar_arrive_expect_tx(bar, bytes);
+                tma_load_2d(st, &xmap, u * 128, tok0, bar);
+                tma_load_2d(st + L::kXBox, &xmap, u * 128 + 64, tok0, bar);
+                bulk_load(st + L::kW, p.qweight + (size_t)(u * tiles + tile0) * 64, L::kTiles * 1024, bar);
+                for (int gi = 0; gi < gps; ++gi) {
+                    const size_t g = (size_t)(u * gps + gi) * tiles + tile0;
+                    bulk_load(st + L::kS + gi * L::kTiles * 32, p.scales + g * 8, L::kTiles * 32, bar);
+                    if constexpr (kZeros) bulk_load(st + L::kZ + gi * L::kTiles * 8, p.zeros + g * 8, L::kTiles * 8, bar);
+                }
+            }
+        }
+        pdl_trigger();
+        __syncthreads();  // the consumers are done with the pipeline memory
+        cluster_reduce_bystander();
+        return;
+    }
+
+    regs_inc<232>();
+    const int ctid = tid - 128, cw = role - 1, warp = ctid >> 5, wq = warp & 3, lane = tid & 31;
+    const int g8 = lane >> 2, t4 = lane & 3;
+    uint32_t magic = E::kMagic;
+    asm volatile("" : "+r"(magic));  // keep the magic constant in a register for the LOP3s
+
+    float acc[WN][L::kAcc];
+#pragma unroll
+    for (int a = 0; a < WN; ++a)
+#pragma unroll
+        for (int e = 0; e < L::kAcc; ++e) acc[a][e] = 0.f;
+
+    // This lane's stores into an A buffer: register i of k16 step j holds row g8 (+8 when i is odd) of the warp's
+    // 16 rows, k = 16 j + 2 t4 (+8 when i >= 2): 16-byte piece 2 j + i / 2 of that row, 4 t4 bytes in. Rows are
+    // 128 bytes, piece p of row r at (p ^ (r & 7)) and r & 7 = g8: conflict-free 4-byte stores.
+    const uint32_t a_lane = (16 * wq + g8) * 128 + 4 * t4;
+    int q = 0;  // chunks consumed so far; A buffer q & 1
+    for (int it = 0; it < nu; ++it) {
+        const int s = it % STAGES;
+        const uint8_t* st = smem + s * L::kStage;
+        mbar_wait(full + 8 * s, (it / STAGES) & 1);
+#pragma unroll
+        for (int c = 0; c < 2; ++c, ++q) {
+            uint8_t* ab = smem + L::kA + (cw * 2 + (q & 1)) * L::kABuf;
+            const int ga = gps == 4 ? 2 * c : gps == 2 ? c : 0, gb = gps == 4 ? ga + 1 : ga;
+#pragma unroll
+            for (int wi = 0; wi < WN; ++wi) {
+                const int t = (cw * WN + wi) * 4 + wq;
+                const uint4 wv = *reinterpret_cast<const uint4*>(st + L::kW + t * 1024 + c * 512 + lane * 16);
+                const uint32_t* sa = reinterpret_cast<const uint32_t*>(st + L::kS + (ga * L::kTiles + t) * 32);
+                const uint32_t* sb = reinterpret_cast<const uint32_t*>(st + L::kS + (gb * L::kTiles + t) * 32);
+                const uint8_t* za = st + L::kZ + (ga * L::kTiles + t) * 8;
+                const uint8_t* zb = st + L::kZ + (gb * L::kTiles + t) * 8;
+                const Meta m0 = fast_meta<T, kZeros, false>(sa[g8], kZeros ? za[g8] : 0u, magic);
+                const Meta m1 = gps == 4 ? fast_meta<T, kZeros, false>(sb[g8], kZeros ? zb[g8] : 0u, magic) : m0;
+                uint8_t* dst = ab + wi * 8192 + a_lane;
+#pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    uint32_t a[4];
+                    fast_dequant<T, false>(piece_word(wv, j), j < 2 ? m0 : m1, a, magic);
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) {
+                        const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
+                        *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = a[i];
+                    }
+                }
+            }
+            fence_proxy_async();           // the stores above are read by the tensor cores (async proxy)
+            named_barrier(1 + cw, 128);    // ... all four warps' rows
+#pragma unroll
+            for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+            wgmma_fence();
+            const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const uint64_t xd = x_tile_desc(xaddr + j * 32);
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
+            }
+            wgmma_commit();
+            wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage are free
+#pragma unroll
+            for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+            if (c == 0 && it > 0 && ctid % 128 == 0) mbar_arrive(empty + 8 * ((it - 1) % STAGES));
+        }
+    }
+    wgmma_wait<0>();
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+    pdl_trigger();
+
+    // Epilogue, as in w4a16_fast_wgmma.cuh: fp16 rows r0 + 8 carried 16 q, scaled by 1/16 here, exactly.
+    constexpr float kR1 = kHalf ? 0.0625f : 1.f;
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi)
+#pragma unroll
+        for (int e = 0; e < L::kAcc; ++e) acc[wi][e] *= (e & 2) ? kR1 : 1.f;
+    float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
+    __syncthreads();  // both consumers are done with the pipeline memory: it becomes the reduce scratch
+    if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem), ctid, 128 * L::kConsumers)) return;
+    T* stg = reinterpret_cast<T*>(smem) + warp * (WN * TN * 16);
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi)
+#pragma unroll
+        for (int e = 0; e < L::kAcc; ++e) {
+            const int tok = (e >> 2) * 8 + 2 * t4 + (e & 1), row = g8 + ((e & 2) ? 8 : 0);
+            stg[(wi * TN + tok) * 16 + row] = E::from_float(v[wi * L::kAcc + e]);
+        }
+    __syncwarp();
+    T* y = static_cast<T*>(p.y);
+#pragma unroll
+    for (int i = lane; i < WN * TN * 2; i += 32) {
+        const int wi = i / (TN * 2), tok = (i >> 1) % TN, half = i & 1;
+        const int row = (tile0 + (cw * WN + wi) * 4 + wq) * 16 + half * 8;
+        if (tok0 + tok < p.m)
+            *reinterpret_cast<uint4*>(y + (size_t)(tok0 + tok) * p.n + row) =
+                *reinterpret_cast<const uint4*>(stg + (wi * TN + tok) * 16 + half * 8);
+    }
+}
+
+template <class T, int TN, int WN, bool kZeros, int STAGES>
+cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 grid, bool pdl, cudaStream_t stream,
+                          int* occupancy) {
+    using L = WsShape<TN, WN, STAGES>;
+    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES>;
+    static const cudaError_t attr =
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
+    if (attr != cudaSuccess) return attr;
+    if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, L::kSmem);
+    if (grid.y > 1 && (size_t)STAGES * L::kStage < L::kReduceBytes) return cudaErrorInvalidConfiguration;
+    return launch_fast_kernel(kernel, p, grid, L::kThreads, L::kSmem, pdl, stream, *xmap);
+}
+
+// The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k); the warpgroup count
+// is 3 (FastConfig::wg == 3). Keep in sync with wgmma_config_supported.
+#define AWQ_WS_SHAPES(X) \
+    X(64, 1, 4)          \
+    X(64, 2, 4)          \
+    X(128, 1, 4)         \
+    X(128, 2, 3)         \
+    X(256, 1, 2)
+
+template <class T>
+cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,
+                        cudaStream_t stream, int* occupancy) {
+#define AWQ_WS_CASE(TN, WN, ST)                                                                                  \
+    if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST)                                                     \
+        return zeros ? ws_launch_one<T, TN, WN, true, ST>(p, xmap, grid, cfg.pdl, stream, occupancy)              \
+                     : ws_launch_one<T, TN, WN, false, ST>(p, xmap, grid, cfg.pdl, stream, occupancy);
+    AWQ_WS_SHAPES(AWQ_WS_CASE)
+#undef AWQ_WS_CASE
+    return cudaErrorInvalidConfiguration;
+}
+
+}  // namespace awq::cuda
