@@ -204,6 +204,20 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     cfg.splits = 1;
     if (split_opt > 0) {
         cfg.splits = split_opt;
+    } else if (cfg.wg == 3 && wgmma_can_split(cfg)) {
+        // The warp-specialized kernel runs one block per SM, each streaming its slice at the tensor cores' pace, so
+        // time ~ waves x slice length: take the split with the fewest waves per unit of K, each extra slice
+        // charged 5 % (its pipeline fill and reduction); at least 4 units (512 k) per slice. 86 blocks on 132 SMs
+        // -> 3 slices (2 waves of a third) rather than 2 (2 waves of a half). Not yet measured.
+        const int base = blocks(cfg.tokens);
+        const int slots = sms * std::max(1, fast_occupancy(w, dtype, cfg, m));
+        const int max_s = std::clamp(w.k / 512, 1, kFastMaxSplits);
+        double best = 1e30;
+        for (int s = 1; s <= max_s; ++s) {
+            const double waves = (double)((base * s + slots - 1) / slots);
+            const double cost = waves / s * (1.0 + 0.05 * (s - 1));
+            if (cost < best - 1e-9) best = cost, cfg.splits = s;
+        }
     } else if (wgmma_can_split(cfg)) {
         // Split K only when the blocks do not cover the SMs once: a K slice costs its pipeline fill and a cluster
         // reduction, and clusters are harder to place than single blocks (the sweep: splitting 172-224 blocks of
