@@ -11,7 +11,7 @@
 //                the CUDA kernels need a power-of-two group
 // Paths: each layout has a "direct" kernel reading its layout as is (fast: tensor cores with the weight as the
 // A operand - mma.sync: a register-streaming kernel for m <= 16, a cp.async-pipelined one above; Hopper's wgmma
-// for m = 17..512 (see options.wgmma); gemm/gemv: CUDA cores, for small m), and every layout can take the
+// for m = 33..512 (see options.wgmma); gemm/gemv: CUDA cores, for small m), and every layout can take the
 // "dequantize" path (expand W to fp16/bf16 in the workspace, then cuBLAS), which wins for large m. AUTO: fast direct
 // up to m = 512 (128 without the wgmma kernel), gemm/gemv direct up to m = 8, dequantize above (when the workspace
 // allows it).
@@ -82,13 +82,15 @@ typedef struct {
     const void* norm_weight;
     float norm_eps;
     int norm_on_output;
-    // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (the wgmma kernel for m = 17..512,
-    // and m = 9..16 of large weights: wgmma_by_default in w4a16_launch.cu), unless tokens, warp_tiles or stages
-    // are given: those name an mma.sync kernel's block;
-    // -1 = never the wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
-    // 1 or 2 = the wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block. For the wgmma
-    // kernel, tokens is its N (16, 32, 64, 128, 256), warp_tiles its 16-row tiles per warp (1, 2), stages its
-    // pipeline depth and split_k its K slices; 0 = heuristic.
+    // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (wgmma_by_default in w4a16_launch.cu:
+    // the serial wgmma kernel for m = 33..64, the warp-specialized one for m = 65..512), unless tokens, warp_tiles
+    // or stages are given: those name an mma.sync kernel's block;
+    // -1 = never a wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
+    // 1 or 2 = the serial wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block;
+    // 3 = the warp-specialized wgmma kernel (w4a16_fast_wgmma_ws.cuh: a TMA producer and two consumer
+    // warpgroups; k % 128 == 0, group <= 128, 16-byte aligned qzeros). For the wgmma kernels, tokens is their N
+    // (16..256; 64, 128, 256 for wgmma = 3), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
+    // depth and split_k their K slices; 0 = heuristic.
     int wgmma;
 } awq_w4_options;
 

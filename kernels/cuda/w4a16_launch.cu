@@ -17,15 +17,19 @@ namespace {
 
 thread_local std::string g_error, g_config;
 
-// Whether options.wgmma = 0 picks the wgmma kernel for m tokens of an n x k weight. From the H100 sweep of
-// 2026-12-06 (experiments/results/wgmma_v2): with one warpgroup per block it beats the mma.sync kernels and
-// dequantize + cuBLAS from m = 17 to 256 on nearly every benchmark shape (m = 256: 1.2-1.7x), ties or loses at
-// m = 9..16 unless K or the whole weight is large (the cluster-split mma.sync kernel keeps small K), and loses to
-// dequantize + cuBLAS at m = 1024 (1.05-1.15x slower).
-constexpr int kWgmmaMinM = 17, kWgmmaMaxM = 512;
-bool wgmma_by_default(const awq_w4_weight& w, int m) {
-    if (m >= kWgmmaMinM && m <= kWgmmaMaxM) return true;
-    return m > 8 && m < kWgmmaMinM && (w.k >= 8192 || (size_t)w.n * w.k >= (size_t)4096 * 14336);
+// Which wgmma kernel options.wgmma = 0 picks for m tokens of an n x k weight: 0 = none (the mma.sync kernels, or
+// dequantize + cuBLAS), 1 = the serial one with one warpgroup, 3 = the warp-specialized one. From the H100 sweep
+// of 2026-12-07 (experiments/results/wgmma_v3): m <= 32 the mma.sync kernels (32 tokens: 5 of 6 shapes, 4-21 %
+// ahead of the serial wgmma kernel; 9..16: the cluster-split kernel with two tiles per warp beats it on every
+// large weight); m = 33..64 the serial kernel (the warp-specialized one within +-10 % either way); m = 65..512 the
+// warp-specialized one (m = 128: 1.06-1.48x faster than the serial one, m = 256: 1.03-1.26x, m = 512: 1.17-1.33x);
+// above, dequantize + cuBLAS (the warp-specialized kernel wins 3 of 6 shapes at m = 1024, by <= 6 %, loses the
+// others by 3-13 %). The warp-specialized kernel needs whole 128-k units and group <= 128.
+constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
+int wgmma_by_default(const awq_w4_weight& w, int m) {
+    if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
+    const bool ws_ok = w.k % 128 == 0 && w.group <= 128 && reinterpret_cast<uintptr_t>(w.qzeros) % 16 == 0;
+    return m >= kWsMinM && ws_ok ? 3 : 1;
 }
 
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
@@ -183,41 +187,43 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // block's dequantization with another's MMAs; a deeper pipeline for small N (memory-bound), 3 stages at N = 256
 // (two blocks per SM). K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
-    const bool wn_given = cfg.wn != 0;
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
     const int sms = sm_count();
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
+    // The warp-specialized kernel runs one block per SM. Its K split (H100 sweep, 2026-12-07): only while the
+    // blocks fill at most half the SMs, and at most 3 slices - clusters of one-block-per-SM kernels place badly
+    // (86 blocks of 4096 x 11008: split 2 / 3 ran 1.2 / 1.4x slower than unsplit; 32 blocks of 4096 x 4096: split 3
+    // 1.9x faster, split 4 1.6x slower than split 3).
+    auto ws_splits = [&](int base) { return std::clamp(sms / std::max(1, base), 1, 3); };
     if (cfg.tokens == 0) {
         cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
-        if (cfg.wg == 3) cfg.tokens = std::max(cfg.tokens, 64);  // the warp-specialized kernel's smallest N
-        // N = 256 blocks that do not cover the SMs once lose to twice as many N = 128 blocks (4096 x 4096 and
-        // 11008 x 4096 at m = 256: 26-57 us against 43-89 split, 44-117 unsplit; H100 sweep, 2026-12-06).
-        if (cfg.tokens == 256 && blocks(256) < sms) cfg.tokens = 128;
+        if (cfg.wg == 3) {
+            cfg.tokens = std::max(cfg.tokens, 64);  // its smallest N
+            // N = 256 or 128 by the share of the SMs their waves keep busy (K split included); N = 256 unless 128
+            // fills them clearly better: a 256-token block costs about as much as two 128-token ones, less the
+            // second block's x staging (m = 256: 4096 x 11008 55 vs 65 us, 4096 x 4096 31 vs 22).
+            if (cfg.tokens == 256) {
+                auto fill = [&](int tokens) {
+                    const int b = blocks(tokens) * ws_splits(blocks(tokens));
+                    return (double)b / (((b + sms - 1) / sms) * sms);
+                };
+                if (fill(128) > fill(256) + 0.05) cfg.tokens = 128;
+            }
+        } else if (cfg.tokens == 256 && blocks(256) < sms) {
+            // N = 256 blocks that do not cover the SMs once lose to twice as many N = 128 blocks (4096 x 4096 and
+            // 11008 x 4096 at m = 256: 26-57 us against 43-89 split, 44-117 unsplit; H100 sweep, 2026-12-06).
+            cfg.tokens = 128;
+        }
     }
-    if (cfg.wg == 3) {  // warp-specialized: 256 rows per block at N = 128 (a quarter of the x bytes per weight byte)
-        if (!wn_given && cfg.tokens == 128 && w.n % 256 == 0) cfg.wn = 2;
-        if (cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
-    }
+    if (cfg.wg == 3 && cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
     if (split_opt > 0) {
         cfg.splits = split_opt;
     } else if (cfg.wg == 3 && wgmma_can_split(cfg)) {
-        // The warp-specialized kernel runs one block per SM, each streaming its slice at the tensor cores' pace, so
-        // time ~ waves x slice length: take the split with the fewest waves per unit of K, each extra slice
-        // charged 5 % (its pipeline fill and reduction); at least 4 units (512 k) per slice. 86 blocks on 132 SMs
-        // -> 3 slices (2 waves of a third) rather than 2 (2 waves of a half). Not yet measured.
-        const int base = blocks(cfg.tokens);
-        const int slots = sms * std::max(1, fast_occupancy(w, dtype, cfg, m));
-        const int max_s = std::clamp(w.k / 512, 1, kFastMaxSplits);
-        double best = 1e30;
-        for (int s = 1; s <= max_s; ++s) {
-            const double waves = (double)((base * s + slots - 1) / slots);
-            const double cost = waves / s * (1.0 + 0.05 * (s - 1));
-            if (cost < best - 1e-9) best = cost, cfg.splits = s;
-        }
+        cfg.splits = std::min(ws_splits(blocks(cfg.tokens)), std::max(1, w.k / 512));  // >= 4 units per slice
     } else if (wgmma_can_split(cfg)) {
         // Split K only when the blocks do not cover the SMs once: a K slice costs its pipeline fill and a cluster
         // reduction, and clusters are harder to place than single blocks (the sweep: splitting 172-224 blocks of
@@ -305,7 +311,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     // with wgmma = 0 names an mma.sync kernel, as it did before the wgmma kernel existed.
     const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
-                       (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m)));
+                       (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m) > 0));
     if (opt.wgmma > 3)
         return fail("wgmma takes 1 or 2 warpgroups per block, or 3 (warp-specialized), not " +
                     std::to_string(opt.wgmma));
@@ -338,7 +344,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.tokens = opt.tokens;
         cfg.wn = opt.warp_tiles;
         cfg.stages = opt.stages;
-        cfg.wg = opt.wgmma > 0 ? opt.wgmma : 0;
+        cfg.wg = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, cfg))
             return fail("no wgmma kernel for tokens=" + std::to_string(cfg.tokens) + " warpgroups=" +
                         std::to_string(cfg.wg) + " warp_tiles=" + std::to_string(cfg.wn) + " stages=" +
@@ -405,7 +411,11 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             }
         }
         const bool small = cfg.tokens <= 16;
-        cfg.wn = opt.warp_tiles ? opt.warp_tiles : (cfg.tokens == 64 && w->n % 128 == 0) ? 2 : 1;
+        // Two 16-row tiles per warp: 64-token blocks, and the cluster-split kernel at 16 tokens on weights larger
+        // than 4096 x 4096 (half its x staging per weight byte; H100 sweep 2026-12-07, m = 16: 4096 x 11008 16.4 vs
+        // 17.3 us, 4096 x 14336 19.3 vs 23.0, 8192 x 28672 68.8 vs 73.9; 4096 x 4096 12.5 vs 10.8, so not there).
+        const bool big = (size_t)w->n * w->k >= (size_t)2 * 4096 * 4096;
+        cfg.wn = opt.warp_tiles ? opt.warp_tiles : ((cfg.tokens == 64 || (cfg.tokens == 16 && big)) && w->n % 128 == 0) ? 2 : 1;
         if (cfg.wn == 2 && w->n % 128 != 0) return fail("warp_tiles 2 needs n % 128 == 0");
         cfg.stages = opt.stages ? opt.stages : small ? 4 : cfg.tokens == 32 ? 4 : 3;
         if (!fast_config_supported(cfg))
