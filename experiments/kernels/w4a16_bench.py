@@ -6,8 +6,9 @@ Timing: median over many repetitions; m <= 256 inside a CUDA graph (one graph re
 rotates through enough copies of the weights that they cannot stay in the 60 MB L2 (>= 256 MB in total), so
 the numbers are DRAM numbers. Bytes counted: the weight as stored (4-bit: packed weights + scales + zeros;
 fp16: n*k*2) + x + y. Copy bandwidth is measured in the same run (device-to-device copy, read + write).
-Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OUT_PREFIX [--quick]
-       [--shapes K:N,K:N,...] [--ms 1,8,...]   (e.g. the merged decode projections of a 7B model)"""
+Usage: python3 experiments/kernels/w4a16_bench.py BUILD_DIR/libw4a16_bench.so OUT_PREFIX [--quick] [--no-sweep]
+       [--shapes K:N,K:N,...] [--ms 1,8,...]   (e.g. the merged decode projections of a 7B model)
+--no-sweep: only the headline variants (no tuning sweeps of block shapes): a short confirmation run."""
 import json
 import math
 import os
@@ -85,6 +86,7 @@ def main():
     lib = W4Lib(sys.argv[1])
     prefix = sys.argv[2]
     quick = "--quick" in sys.argv
+    no_sweep = "--no-sweep" in sys.argv
     if option("--shapes"):
         SHAPES = [tuple(int(v) for v in kn.split(":")) for kn in option("--shapes").split(",")]
     if option("--ms"):
@@ -127,8 +129,9 @@ def main():
                 add("read_floor", time_call(lambda i: lib.stream_read(copies["fast"][i % nb4].dev[0], sink), nb4, True),
                     wbytes4)
                 # the decode kernel's access pattern alone (warps, tiles per warp, depth), no arithmetic
-                for wp_, tp_, dp_ in ((1, 1, 4), (2, 1, 4), (4, 1, 4), (8, 1, 4), (2, 1, 8), (4, 1, 8), (1, 2, 4),
-                                      (2, 2, 2), (2, 2, 4), (4, 2, 2), (4, 2, 4), (8, 2, 2), (2, 2, 8), (4, 2, 8)):
+                for wp_, tp_, dp_ in () if no_sweep else (
+                        (1, 1, 4), (2, 1, 4), (4, 1, 4), (8, 1, 4), (2, 1, 8), (4, 1, 8), (1, 2, 4),
+                        (2, 2, 2), (2, 2, 4), (4, 2, 2), (4, 2, 4), (8, 2, 2), (2, 2, 8), (4, 2, 8)):
                     add(f"pattern_w{wp_}_t{tp_}_d{dp_}",
                         time_call(lambda i: lib.pattern_read(copies["fast"][i % nb4], sink, wp_, tp_, dp_), nb4, True),
                         wbytes4)
@@ -198,6 +201,8 @@ def main():
                                for sp in splits]
             if quick:
                 sweeps = sweeps[:6]
+            if no_sweep:
+                sweeps = []
             for sw in sweeps:
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, **sw) != 0:
