@@ -24,11 +24,12 @@ thread_local std::string g_error, g_config;
 // large weight); m = 33..64 the serial kernel (the warp-specialized one within +-10 % either way); m = 65..512 the
 // warp-specialized one (m = 128: 1.06-1.48x faster than the serial one, m = 256: 1.03-1.26x, m = 512: 1.17-1.33x);
 // above, dequantize + cuBLAS (the warp-specialized kernel wins 3 of 6 shapes at m = 1024, by <= 6 %, loses the
-// others by 3-13 %). The warp-specialized kernel needs whole 128-k units and group <= 128.
+// others by 3-13 %). The warp-specialized kernel needs whole 128-k units, n % 128 == 0 and group <= 128.
 constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
     if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
-    const bool ws_ok = w.k % 128 == 0 && w.group <= 128 && reinterpret_cast<uintptr_t>(w.qzeros) % 16 == 0;
+    const bool ws_ok = w.k % 128 == 0 && w.n % 128 == 0 && w.group <= 128 &&
+                       reinterpret_cast<uintptr_t>(w.qzeros) % 16 == 0;
     return m >= kWsMinM && ws_ok ? 3 : 1;
 }
 
