@@ -12,8 +12,6 @@
 #include <cuda.h>
 #include <stdint.h>
 
-#include "w4a16_device.cuh"
-
 namespace awq::cuda {
 
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {

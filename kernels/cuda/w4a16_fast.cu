@@ -88,6 +88,11 @@ size_t fast_decode_block_smem(int m, int k, int group, const FastConfig& cfg) {
 
 int fast_small_max_chunks(int tokens_valid) { return kSmallXBytes / (tokens_valid * 64 * 2) / 2 * 2; }
 
+bool ws_weight_supported(const awq_w4_weight& w) {
+    // x, qweight and scales are 16-byte aligned by the API's checks
+    return w.k % 128 == 0 && w.group <= 128 && reinterpret_cast<uintptr_t>(w.qzeros) % 16 == 0;
+}
+
 cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, const FastConfig& cfg,
                         cudaStream_t stream, int* occupancy) {
     FastParams p = {};
@@ -126,11 +131,8 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     // 64-k chunks per slice, one cluster of slices per output tile.
     const bool wgmma = cfg.wg > 0;
     if (wgmma && (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0)) return cudaErrorInvalidValue;
-    // The warp-specialized kernel: whole 128-k units, bulk copies of the zeros too (the API asks 8-byte alignment
-    // of them, the copies 16; x, qweight and scales are 16-byte aligned by the API's checks).
     const bool ws = wgmma && cfg.wg == 3;
-    if (ws && (w.k % 128 != 0 || w.group > 128 || reinterpret_cast<uintptr_t>(w.qzeros) % 16 != 0))
-        return cudaErrorInvalidValue;
+    if (ws && !ws_weight_supported(w)) return cudaErrorInvalidValue;
     const bool small = !wgmma && cfg.tokens <= 16;
     const int align = small ? fast_small_chunk_align(w.group) : ws ? 2 : 1;
     p.chunks_per_split = (kchunks + cfg.splits - 1) / cfg.splits;

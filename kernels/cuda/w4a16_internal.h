@@ -45,6 +45,10 @@ bool fast_config_supported(const FastConfig& cfg);
 // The wgmma kernel's block shapes (AWQ_WGMMA_SHAPES in w4a16_fast_wgmma.cuh), and its rows per block.
 bool wgmma_config_supported(const FastConfig& cfg);
 inline int wgmma_block_rows(const FastConfig& cfg) { return 64 * (cfg.wg == 3 ? 2 : cfg.wg) * cfg.wn; }
+// Whether the warp-specialized kernel (wg = 3) can read this weight: whole 128-k units (one stage), group <= 128
+// (whole groups per stage), zeros 16-byte aligned (bulk copies; the API asks only 8). Its blocks also need
+// n % (128 * wn) == 0.
+bool ws_weight_supported(const awq_w4_weight& w);
 // The warp-specialized kernel reads x through the TMA: this fills its descriptor (false: no driver support, or
 // a shape the TMA cannot describe).
 bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_rows, awq_dtype dtype);

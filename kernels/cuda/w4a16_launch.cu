@@ -28,9 +28,7 @@ thread_local std::string g_error, g_config;
 constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
     if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
-    const bool ws_ok = w.k % 128 == 0 && w.n % 128 == 0 && w.group <= 128 &&
-                       reinterpret_cast<uintptr_t>(w.qzeros) % 16 == 0;
-    return m >= kWsMinM && ws_ok ? 3 : 1;
+    return m >= kWsMinM && ws_weight_supported(w) && w.n % 128 == 0 ? 3 : 1;
 }
 
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
@@ -316,7 +314,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (opt.wgmma > 3)
         return fail("wgmma takes 1 or 2 warpgroups per block, or 3 (warp-specialized), not " +
                     std::to_string(opt.wgmma));
-    if (wgmma && opt.wgmma == 3 && (w->k % 128 != 0 || w->group > 128 || (w->qzeros && !aligned(w->qzeros, 16))))
+    if (wgmma && opt.wgmma == 3 && !ws_weight_supported(*w))
         return fail("the warp-specialized wgmma kernel needs k % 128 == 0 (got k=" + std::to_string(w->k) +
                     "), group <= 128 (got " + std::to_string(w->group) + ") and 16-byte aligned qzeros");
     awq_w4_path path = opt.path;
