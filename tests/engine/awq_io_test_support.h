@@ -166,9 +166,12 @@ inline at::Tensor logits_of(LlamaModel& m, const at::Tensor& ids) {
 
 inline void remove_tree(const fs::path& p) { awq::remove_tree(p.string()); }
 
-// A fresh, not yet existing folder under the scratch dir.
+// A fresh, not yet existing folder under the scratch dir, private to the running test: ctest runs tests in
+// parallel processes, and two tests of one fixture asking for the same name must not remove each other's folder.
 inline fs::path fresh_dir(const std::string& name) {
-    const fs::path d = scratch_dir() / "awqio" / name;
+    const ::testing::TestInfo* t = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string owner = t ? std::string(t->test_suite_name()) + "." + t->name() : "no-test";
+    const fs::path d = scratch_dir() / "awqio" / owner / name;
     remove_tree(d);
     fs::create_directories(d.parent_path());
     return d;
