@@ -195,7 +195,7 @@ def main():
                     if tn > 4 * M or tn < min(M, 256) // 4 or N % wgmma_rows(wg, wn):
                         continue
                     splits = (0, 1) if M <= 256 else (1,)
-                    if wg == 3:  # the warp-specialized kernel: its wave-based split rule against fixed splits
+                    if wg == 3:  # the warp-specialized kernel: its split rule (split 0) against fixed splits
                         splits = (0, 1, 2, 3, 4) if M <= 512 else (0, 1)
                     sweeps += [dict(path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st, split_k=sp)
                                for sp in splits]

@@ -180,11 +180,12 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
     return false;
 }
 
-// Shape of the wgmma kernel (w4a16_fast_wgmma.cuh) for m tokens; fields already set (from the options) are
-// kept. N = the smallest wgmma N that holds m (256 above: several token blocks); one warpgroup per block, because
-// a warpgroup's loop is serial (dequantize, MMAs, wait) and independent blocks on one SM are what overlap one
-// block's dequantization with another's MMAs; a deeper pipeline for small N (memory-bound), 3 stages at N = 256
-// (two blocks per SM). K slices: see below.
+// Shape of a wgmma kernel for m tokens; fields already set (from the options) are kept. The serial kernel
+// (w4a16_fast_wgmma.cuh, wg 1 or 2): N = the smallest wgmma N that holds m (256 above: several token blocks); one
+// warpgroup per block, because a warpgroup's loop is serial (dequantize, MMAs, wait) and independent blocks on one
+// SM are what overlap one block's dequantization with another's MMAs; a deeper pipeline for small N
+// (memory-bound), 3 stages at N = 256 (two blocks per SM). The warp-specialized kernel (wg 3): N 64, 128 or 256,
+// the deepest pipeline its shapes have. K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
