@@ -85,12 +85,49 @@ __device__ __forceinline__ uint64_t x_tile_desc(uint32_t addr) {
     return (uint64_t)((addr & 0x3FFFF) >> 4) | (uint64_t)1 << 16 | (uint64_t)(1024 >> 4) << 32 | (uint64_t)1 << 62;
 }
 
+// Epilogue helpers shared by both wgmma kernels. Accumulator e of a 64-row sub-tile: n8 block e / 4, row lane/4
+// (+8 when e & 2), token 8 * (e / 4) + 2 * (lane % 4) + (e & 1). fp16 rows r0 + 8 carried 16 q: scaled by 1/16
+// here, exactly.
+template <class T, int WN, int V>
+__device__ __forceinline__ void wgmma_unscale_rows(float (&acc)[WN][V]) {
+    constexpr float kR1 = std::is_same_v<T, half> ? 0.0625f : 1.f;
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi)
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[wi][e] *= (e & 2) ? kR1 : 1.f;
+}
+// y[token][row] from one warp's WN sub-tiles (16-row tile first_tile + 4 * wi): a thread holds 2-byte pieces of 8
+// tokens' rows; the warp turns its tiles around in `stg` (its own WN * TN * 32 bytes of shared memory, token-major,
+// 32 bytes per token) and writes 16-byte pieces (8 rows of one token).
+template <class T, int TN, int WN>
+__device__ __forceinline__ void wgmma_store_y(const float (&v)[WN * TN / 2], T* stg, int first_tile, int lane, int tok0,
+                                              const FastParams& p) {
+    using E = Elt<T>;
+    constexpr int kAcc = TN / 2;
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi)
+#pragma unroll
+        for (int e = 0; e < kAcc; ++e) {
+            const int tok = (e >> 2) * 8 + 2 * (lane & 3) + (e & 1), row = (lane >> 2) + ((e & 2) ? 8 : 0);
+            stg[(wi * TN + tok) * 16 + row] = E::from_float(v[wi * kAcc + e]);
+        }
+    __syncwarp();
+    T* y = static_cast<T*>(p.y);
+#pragma unroll
+    for (int i = lane; i < WN * TN * 2; i += 32) {
+        const int wi = i / (TN * 2), tok = (i >> 1) % TN, half = i & 1;
+        const int row = (first_tile + wi * 4) * 16 + half * 8;
+        if (tok0 + tok < p.m)
+            *reinterpret_cast<uint4*>(y + (size_t)(tok0 + tok) * p.n + row) =
+                *reinterpret_cast<const uint4*>(stg + (wi * TN + tok) * 16 + half * 8);
+    }
+}
+
 template <class T, int TN, int WG, int WN, bool kZeros, int STAGES>
 __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const FastParams p) {
     using E = Elt<T>;
     using L = WgShape<TN, WG, WN>;
     using Meta = FastMeta<T, false>;
-    constexpr bool kHalf = std::is_same_v<T, half>;
     extern __shared__ uint8_t smem_raw[];
     // The swizzle is a function of address bits 4..9: stage bases must be 1024-byte aligned.
     uint8_t* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
@@ -243,37 +280,13 @@ __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const Fas
     cp_async_wait<0>();
     pdl_trigger();
 
-    // Epilogue. Accumulator e of sub-tile wi: n8 block e / 4, row lane/4 (+8 when e & 2), token
-    // 8 * (e / 4) + 2 * (lane % 4) + (e & 1). fp16 rows r0 + 8 carried 16 q: scaled by 1/16 here, exactly.
-    constexpr float kR1 = kHalf ? 0.0625f : 1.f;
-#pragma unroll
-    for (int wi = 0; wi < WN; ++wi)
-#pragma unroll
-        for (int e = 0; e < L::kAcc; ++e) acc[wi][e] *= (e & 2) ? kR1 : 1.f;
+    wgmma_unscale_rows<T>(acc);
     float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
     __syncthreads();  // the pipeline's shared memory becomes the reduce scratch
     if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem))) return;
-    // y[token][row]: a thread holds 2-byte pieces of 8 tokens' rows; each warp turns its 16-row x TN tiles around in
-    // shared memory (token-major, 32 bytes per token) and writes 16-byte pieces (8 rows of one token).
     static_assert(STAGES * L::kStage >= 4 * WG * WN * TN * 32, "pipeline memory must hold the output staging");
-    T* stg = reinterpret_cast<T*>(smem) + warp * (WN * TN * 16);
-#pragma unroll
-    for (int wi = 0; wi < WN; ++wi)
-#pragma unroll
-        for (int e = 0; e < L::kAcc; ++e) {
-            const int tok = (e >> 2) * 8 + 2 * (lane & 3) + (e & 1), row = (lane >> 2) + ((e & 2) ? 8 : 0);
-            stg[(wi * TN + tok) * 16 + row] = E::from_float(v[wi * L::kAcc + e]);
-        }
-    __syncwarp();
-    T* y = static_cast<T*>(p.y);
-#pragma unroll
-    for (int i = lane; i < WN * TN * 2; i += 32) {
-        const int wi = i / (TN * 2), tok = (i >> 1) % TN, half = i & 1;
-        const int row = (tile0 + (wg * WN + wi) * 4 + wq) * 16 + half * 8;
-        if (tok0 + tok < p.m)
-            *reinterpret_cast<uint4*>(y + (size_t)(tok0 + tok) * p.n + row) =
-                *reinterpret_cast<const uint4*>(stg + (wi * TN + tok) * 16 + half * 8);
-    }
+    wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem) + warp * (WN * TN * 16), tile0 + wg * WN * 4 + wq, lane,
+                             tok0, p);
 }
 
 template <class T, int TN, int WG, int WN, bool kZeros, int STAGES>

@@ -63,7 +63,6 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     using E = Elt<T>;
     using L = WsShape<TN, WN, STAGES>;
     using Meta = FastMeta<T, false>;
-    constexpr bool kHalf = std::is_same_v<T, half>;
     extern __shared__ uint8_t smem_raw[];
     // The swizzle is a function of address bits 4..9: stage and A buffer bases must be 1024-byte aligned.
     uint8_t* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
@@ -186,33 +185,12 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
     pdl_trigger();
 
-    // Epilogue, as in w4a16_fast_wgmma.cuh: fp16 rows r0 + 8 carried 16 q, scaled by 1/16 here, exactly.
-    constexpr float kR1 = kHalf ? 0.0625f : 1.f;
-#pragma unroll
-    for (int wi = 0; wi < WN; ++wi)
-#pragma unroll
-        for (int e = 0; e < L::kAcc; ++e) acc[wi][e] *= (e & 2) ? kR1 : 1.f;
+    wgmma_unscale_rows<T>(acc);
     float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
     __syncthreads();  // both consumers are done with the pipeline memory: it becomes the reduce scratch
     if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem), ctid, 128 * L::kConsumers)) return;
-    T* stg = reinterpret_cast<T*>(smem) + warp * (WN * TN * 16);
-#pragma unroll
-    for (int wi = 0; wi < WN; ++wi)
-#pragma unroll
-        for (int e = 0; e < L::kAcc; ++e) {
-            const int tok = (e >> 2) * 8 + 2 * t4 + (e & 1), row = g8 + ((e & 2) ? 8 : 0);
-            stg[(wi * TN + tok) * 16 + row] = E::from_float(v[wi * L::kAcc + e]);
-        }
-    __syncwarp();
-    T* y = static_cast<T*>(p.y);
-#pragma unroll
-    for (int i = lane; i < WN * TN * 2; i += 32) {
-        const int wi = i / (TN * 2), tok = (i >> 1) % TN, half = i & 1;
-        const int row = (tile0 + (cw * WN + wi) * 4 + wq) * 16 + half * 8;
-        if (tok0 + tok < p.m)
-            *reinterpret_cast<uint4*>(y + (size_t)(tok0 + tok) * p.n + row) =
-                *reinterpret_cast<const uint4*>(stg + (wi * TN + tok) * 16 + half * 8);
-    }
+    wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem) + warp * (WN * TN * 16), tile0 + cw * WN * 4 + wq, lane,
+                             tok0, p);
 }
 
 template <class T, int TN, int WN, bool kZeros, int STAGES>
