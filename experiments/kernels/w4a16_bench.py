@@ -148,11 +148,17 @@ def main():
                 if lib.matmul(cp[0], x, ys, wgmma=1) == 0:
                     add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=1), nb4, graph), wbytes4,
                         lib.config())
-            if M >= 32 and not os.environ.get("W4_NO_WS"):  # the warp-specialized wgmma kernel (its heuristic)
+            if M >= 16 and not os.environ.get("W4_NO_WS"):  # the warp-specialized wgmma kernel (its heuristic)
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=3) == 0:
                     add("fast_ws", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3), nb4, graph), wbytes4,
                         lib.config())
+                # ... one block per tile, K unsplit; stream-K; x multicast to pairs of row blocks
+                for name, kw in (("fast_ws_tile", dict(split_k=1)), ("fast_ws_sk", dict(split_k=-1)),
+                                 ("fast_ws_mc", dict(x_multicast=2))):
+                    if lib.matmul(cp[0], x, ys, wgmma=3, **kw) == 0:
+                        add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3, **kw), nb4, graph),
+                            wbytes4, lib.config())
             if M >= 9:  # without the wgmma kernel: the mma.sync kernels or dequantize + cuBLAS, as before it
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:

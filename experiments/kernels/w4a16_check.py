@@ -160,11 +160,14 @@ def main():
                 for (tn, wg, wn, st) in wgmma_shapes():
                     if nn % wgmma_rows(wg, wn) or (wg != 3 and kk in (1408, 2176)):
                         continue
-                    for split in (1, 3):
+                    # wg 3: split -1 = stream-K, mc 2 = x multicast to pairs of row blocks
+                    for (split, mc) in (((-1, 0), (1, 0), (3, 0), (1, 2)) if wg == 3 else ((1, 0), (3, 0))):
                         y = poisoned(m, nn, dtype)
                         rc = lib.matmul(w, x, y, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
-                                        split_k=split, pdl=int(m == 33))
+                                        split_k=split, pdl=int(m == 33), x_multicast=mc)
                         torch.cuda.synchronize()
+                        if rc != 0 and mc and (nn // wgmma_rows(wg, wn)) % 2 and "x_multicast" in lib.error():
+                            continue  # an odd number of row blocks cannot pair (refused)
                         if rc != 0 and split > 1 and "cannot reduce" in lib.error():
                             continue  # this shape's pipeline memory cannot hold the K-slice reduction (refused)
                         if wg == 3 and kk % 128:  # must be refused, with the reason
@@ -177,14 +180,51 @@ def main():
                             continue
                         err = rel(y, ref) if rc == 0 else float("nan")
                         ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                        config = lib.config() if rc == 0 else lib.error()
+                        if ok and wg == 3 and split == -1:  # stream-K ran, and its sums do not depend on block order
+                            y2 = poisoned(m, nn, dtype)
+                            lib.matmul(w, x, y2, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
+                                       split_k=-1)
+                            torch.cuda.synchronize()
+                            ok = "streamk=" in config and torch.equal(y, y2)
+                        if ok and mc:
+                            ok = "mc=2" in config
                         r = dict(what="wgmma", group=group, sym=sym, k=kk, n=nn, dtype=str(dtype)[6:], m=m, tokens=tn,
-                                 wg=wg, wn=wn, stages=st, split=split, err=err, ok=ok,
-                                 config=lib.config() if rc == 0 else lib.error())
+                                 wg=wg, wn=wn, stages=st, split=split, mc=mc, err=err, ok=ok, config=config)
                         cfg_rows.append(r)
                         if not ok:
                             failures.append(r)
     print(f"wgmma shapes: {sum(r.get('what') == 'wgmma' for r in cfg_rows)} cases, "
           f"{sum(r.get('what') == 'wgmma' and not r['ok'] for r in cfg_rows)} failures ({time.time() - t0:.0f} s)")
+    # Model shapes at the batches of the warp-specialized kernel, run twice (same bits): the default dispatch,
+    # stream-K (a block's range covers parts of two or three tiles, several blocks meet in one tile) and x multicast.
+    for (nn, kk, group, sym) in ((11008, 4096, 128, False), (4096, 14336, 128, True), (4096, 4096, 64, False)):
+        canon = Canonical(nn, kk, group, sym, 900 + kk)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for m in (64, 65, 128, 200, 256, 512):
+                x = torch.randn(m, kk, dtype=dtype, device="cuda")
+                ref = x.double() @ wref.T
+                for mode, kw, tag in (("default", {}, ""), ("stream-K", dict(wgmma=3, split_k=-1), "streamk="),
+                                      ("x multicast", dict(wgmma=3, x_multicast=2), "mc=2")):
+                    ys = []
+                    for _ in range(2):
+                        y = poisoned(m, nn, dtype)
+                        rc = lib.matmul(w, x, y, **kw)
+                        torch.cuda.synchronize()
+                        ys.append(y)
+                    err = rel(ys[0], ref) if rc == 0 else float("nan")
+                    config = lib.config() if rc == 0 else lib.error()
+                    ok = (rc == 0 and bool(torch.isfinite(ys[0]).all()) and err < TOL[dtype] and
+                          torch.equal(ys[0], ys[1]) and tag in config)
+                    r = dict(what="default at model shape", mode=mode, group=group, sym=sym, k=kk, n=nn,
+                             dtype=str(dtype)[6:], m=m, err=err, ok=ok, config=config)
+                    cfg_rows.append(r)
+                    if not ok:
+                        failures.append(r)
+    print(f"model shapes: {sum(r.get('what') == 'default at model shape' for r in cfg_rows)} cases, "
+          f"{sum(r.get('what') == 'default at model shape' and not r['ok'] for r in cfg_rows)} failures")
     # SwiGLU's SiLU fused into the input (x_gated): x rows are [gate | up]; the reference rounds silu(gate) to the
     # dtype, multiplies by up and rounds again, as the separate SiLU kernel does. Other paths must refuse it.
     for (nn, kk, group) in ((1024, 1536, 128), (512, 1344, 64), (768, 2048, 32)):

@@ -76,9 +76,9 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2}) {
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4}) {
                             if (path < 0 && layout != AWQ_W4_FAST) continue;
-                            if (path == -2 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
+                            if (path <= -2 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
                             awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0, 0};
                             if (path == -1) {  // the wgmma kernel: two warpgroups, K split in two (a cluster)
@@ -91,6 +91,18 @@ int main() {
                                 opt.wgmma = 3;
                                 opt.tokens = 64;
                                 opt.split_k = 2;
+                            }
+                            if (path == -3) {  // the same, stream-K: one block per SM, partial tiles via the workspace
+                                opt.path = AWQ_W4_PATH_DIRECT;
+                                opt.wgmma = 3;
+                                opt.tokens = 64;
+                                opt.split_k = -1;
+                            }
+                            if (path == -4) {  // the same, one tile per block, x multicast to pairs of row blocks
+                                opt.path = AWQ_W4_PATH_DIRECT;
+                                opt.wgmma = 3;
+                                opt.tokens = 64;
+                                opt.x_multicast = 2;
                             }
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());

@@ -26,14 +26,39 @@ __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t byt
 __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
     asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+// Spins until the phase of parity `parity` has completed. SEM: "" (acquire at CTA scope) or ".acquire.cluster"
+// where the phase may have been completed by arrivals from other blocks of the cluster (mbar_arrive_remote),
+// whose reads before them must be ordered before what this thread does next.
+#define AWQ_MBAR_WAIT(SEM)                                                                 \
+    asm volatile(                                                                          \
+        "{\n.reg .pred done;\n"                                                            \
+        "WAIT_%=:\n"                                                                       \
+        "mbarrier.try_wait.parity" SEM ".shared::cta.b64 done, [%0], %1;\n"                \
+        "@!done bra WAIT_%=;\n}\n" ::"r"(bar),                                             \
+        "r"(parity)                                                                        \
+        : "memory")
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) { AWQ_MBAR_WAIT(""); }
+__device__ __forceinline__ void mbar_wait_cluster(uint32_t bar, uint32_t parity) { AWQ_MBAR_WAIT(".acquire.cluster"); }
+#undef AWQ_MBAR_WAIT
+
+// Arrive on the barrier at the same shared-memory offset as `bar` in block `rank` of the cluster.
+__device__ __forceinline__ void mbar_arrive_remote(uint32_t bar, uint32_t rank) {
     asm volatile(
-        "{\n.reg .pred done;\n"
-        "WAIT_%=:\n"
-        "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-        "@!done bra WAIT_%=;\n}\n" ::"r"(bar),
-        "r"(parity)
+        "{\n.reg .b32 remote;\n"
+        "mapa.shared::cluster.u32 remote, %0, %1;\n"
+        "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
+        "r"(rank)
         : "memory");
+}
+__device__ __forceinline__ uint32_t cluster_rank() {
+    uint32_t r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+    return r;
+}
+// Every thread of every block of the cluster; orders shared-memory writes (barrier inits too) before the others'
+// accesses after it.
+__device__ __forceinline__ void cluster_sync_all() {
+    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
 
 // A box of a 2-D tensor map (coordinates: innermost first) into shared memory; completes on `bar`.
@@ -42,6 +67,16 @@ __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map
         "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::
             "r"(dst),
         "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar)
+        : "memory");
+}
+// The same box into the same shared-memory offset of every block in `mask` (bits = cluster ranks, this block's
+// included), completing on the barrier at `bar`'s offset in each of them.
+__device__ __forceinline__ void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int c0, int c1,
+                                                      uint32_t bar, uint16_t mask) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+        " [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "h"(mask)
         : "memory");
 }
 // `bytes` contiguous bytes (16-byte aligned at both ends, a multiple of 16) into shared memory; completes on `bar`.

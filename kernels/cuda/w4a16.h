@@ -46,7 +46,8 @@ typedef struct {
 
 typedef struct {
     awq_w4_path path;  // AUTO picks by m, layout and workspace
-    int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv)
+    int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv); -1 = stream-K
+                       // (wgmma = 3 only: one block per SM sharing all the work, partial tiles through the workspace)
     int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:
@@ -92,6 +93,9 @@ typedef struct {
     // (16..256; 64, 128, 256 for wgmma = 3), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
     // depth and split_k their K slices; 0 = heuristic.
     int wgmma;
+    // wgmma = 3 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
+    // each x stage once, half each, through TMA multicast into both (half the x traffic from L2); 0 = off.
+    int x_multicast;
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

@@ -140,7 +140,20 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     p.splits = (kchunks + p.chunks_per_split - 1) / p.chunks_per_split;   // no empty slices
     if (p.splits > kFastMaxSplits) return cudaErrorInvalidValue;
     const int block_rows = wgmma ? wgmma_block_rows(cfg) : 64 * cfg.wn;
-    const dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / block_rows);
+    dim3 grid((m + cfg.tokens - 1) / cfg.tokens, p.splits, w.n / block_rows);
+    if (ws && cfg.streamk > 0) {  // one flat grid of blocks that share all units (w4a16_fast_wgmma_ws.cuh)
+        const long long total = (long long)grid.x * grid.z * (w.k / 128);  // the kernel's 32-bit unit arithmetic:
+        if (p.splits != 1 || cfg.streamk > total || total * (cfg.streamk + 1) >= (1ll << 31) || !cfg.sk_partials ||
+            !cfg.sk_counters)
+            return cudaErrorInvalidValue;
+        grid = dim3(cfg.streamk);
+        p.sk_partials = cfg.sk_partials;
+        p.sk_counters = cfg.sk_counters;
+    }
+    if (ws && cfg.x_multicast == 2) {  // clusters of two row blocks (1 x 1 x 2): no K slices, no stream-K
+        if (p.splits != 1 || cfg.streamk > 0 || grid.z % 2 != 0) return cudaErrorInvalidValue;
+        p.x_multicast = 2;
+    }
     if (ws) {
         CUtensorMap xmap;  // passed by value into the launch
         if (!occupancy && !encode_x_tensor_map(&xmap, x, m, w.k, cfg.tokens, dtype)) return cudaErrorInvalidValue;

@@ -52,6 +52,11 @@ struct FastParams {
     const void* norm_weight;  // input side: [k]
     float norm_eps;
     int norm_on_output;       // input side: stage dtype(norm_weight * h), scale y by the rsqrt instead
+    // Warp-specialized wgmma kernel, stream-K (w4a16_fast_wgmma_ws.cuh): shares of partial tiles, and per tile
+    // and consumer a counter (zero at rest). NULL: one tile per block.
+    float* sk_partials;
+    int* sk_counters;
+    int x_multicast;  // warp-specialized wgmma kernel: 2 = clusters of two row blocks share x (TMA multicast)
 };
 
 template <int NT, int WN>
@@ -371,11 +376,11 @@ cudaError_t launch_fast_kernel(Kernel kernel, const FastParams& p, dim3 grid, in
     cfg.stream = stream;
     cudaLaunchAttribute attrs[2];
     int na = 0;
-    if (grid.y > 1) {
+    if (grid.y > 1 || p.x_multicast == 2) {  // K slices of one tile, or a pair of row blocks sharing x
         attrs[na].id = cudaLaunchAttributeClusterDimension;
         attrs[na].val.clusterDim.x = 1;
         attrs[na].val.clusterDim.y = grid.y;
-        attrs[na].val.clusterDim.z = 1;
+        attrs[na].val.clusterDim.z = p.x_multicast == 2 ? 2 : 1;
         ++na;
     }
     if (pdl) {

@@ -19,7 +19,11 @@
 // are one bulk copy of kTiles KB. Scales and zeros are group-major [k/group][n/16][8]: one bulk copy per group.
 // Block: 384 threads. Warpgroup 0 = producer (registers cut to 40); warpgroups 1, 2 = consumers: consumer c,
 // sub-tile s holds the 64 rows of tiles (c * WN + s) * 4 + 0..3 of the block's kRows = 128 * WN rows. TN tokens
-// (wgmma's N). A K slice of whole 128-k units; slices of one output tile form a cluster (DSMEM reduction).
+// (wgmma's N). Work per block, three ways: one output tile (grid: token blocks x K slices x row blocks; the K
+// slices of a tile form a cluster and reduce through DSMEM); stream-K (StreamK below: one block per SM, an equal
+// share of the 128-k units of all tiles); or one tile with x multicast (clusters of two row blocks of the same
+// tokens, each loading half of every x stage into both). The last two are opt-in: neither beat the first on the
+// H100 (experiments/kernels/NOTES.md v15, v16).
 // Shared memory per stage (1024-aligned):
 //   X  2 x TN x 128 B: the unit's two 64-k boxes of x, written by the TMA in the 128-byte swizzle (piece p of
 //      token r at r * 128 + ((p ^ (r & 7)) << 4)); rows past m arrive as zeros
@@ -50,12 +54,32 @@ struct WsShape {
     static constexpr int kS = kW + kTiles * 1024;
     static constexpr int kZ = kS + 4 * kTiles * 32;
     static constexpr int kStage = (kZ + 4 * kTiles * 8 + 1023) / 1024 * 1024;
-    static constexpr int kA = STAGES * kStage;    // A buffers: [consumer][2][WN][8 KB]
+    static constexpr int kA = STAGES * kStage;  // per consumer: A buffers [2][WN][8 KB], or its y staging
     static constexpr int kABuf = WN * 8192;
-    static constexpr int kBars = kA + kConsumers * 2 * kABuf;  // full[STAGES], empty[STAGES]
-    static constexpr int kSmem = kBars + 16 * STAGES + 1024;   // + alignment slack
+    static constexpr int kStaging = 4 * WN * TN * 32;  // four warps' y staging (wgmma_store_y)
+    static constexpr int kRegion = 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
+    static constexpr int kBars = kA + kConsumers * kRegion;  // full[STAGES], empty[STAGES], flags[kConsumers]
+    static constexpr int kSmem = kBars + 16 * STAGES + 16 + 1024;  // + alignment slack
     static constexpr size_t kReduceBytes = (size_t)WN * kAcc * 128 * kConsumers * sizeof(float);
-    static_assert((size_t)STAGES * kStage >= (size_t)kConsumers * 4 * WN * TN * 32, "output staging must fit");
+    static constexpr int kPartialFloats = 128 * WN * kAcc;  // one consumer's share of a tile (stream-K)
+    static_assert((size_t)STAGES * kStage >= (size_t)kConsumers * kStaging, "output staging must fit");
+    static_assert(kSmem <= 227 * 1024, "shared memory per block");
+};
+
+// Stream-K (p.sk_counters set): gridDim.x blocks, one per SM, share the launch's work evenly in 128-k units of the
+// linear order (token block, row block, unit), unit fastest. A block's range starts and ends anywhere: it covers
+// the end of one tile, whole tiles, the start of another. Whole tiles go straight to y; each consumer's share of
+// a partial tile goes to its slot in p.sk_partials ([block][first tile 0 / last tile 1][consumer][kPartialFloats],
+// stored in register order, thread-interleaved as float4), and the last of the tile's blocks to count itself in
+// (p.sk_counters[tile][consumer], zero at rest) adds the slots in block order (deterministic whoever is last),
+// writes y and returns the counter to zero. No block waits for another: the kernel is correct at any residency.
+// (32-bit: the host keeps total * blocks below 2^31.)
+struct StreamK {
+    int total;  // units of the launch
+    int blocks;
+    __device__ int start(int b) const { return b * total / blocks; }
+    // the block whose range holds unit u: the largest b with start(b) <= u (every range is non-empty: blocks <= total)
+    __device__ int owner(int u) const { return ((u + 1) * blocks - 1) / total; }
 };
 
 template <class T, int TN, int WN, bool kZeros, int STAGES>
@@ -70,22 +94,40 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     const uint32_t full = sbase + L::kBars, empty = full + 8 * STAGES;
 
     const int tid = threadIdx.x, role = tid >> 7;  // 0: producer, 1 / 2: consumers
-    const int tb = blockIdx.x, split = blockIdx.y, nb = blockIdx.z;
-    const int tok0 = tb * TN;
-    const int units = p.k >> 7, ups = p.chunks_per_split >> 1;
-    const int u_begin = split * ups;
-    const int nu = max(0, min(units, u_begin + ups) - u_begin);
-    const int tile0 = nb * L::kTiles, tiles = p.n >> 4;
+    const int units = p.k >> 7, rb = p.n / L::kRows;
     const int gps = 128 / p.group;  // groups per unit: 1, 2 or 4
+    const int tiles = p.n >> 4;
+    const bool streamk = p.sk_counters != nullptr;
+    const StreamK sk = {((p.m + TN - 1) / TN) * rb * units, (int)gridDim.x};
+    // This block's work: units [lin_begin, lin_end) of the linear order (tile tl = token block * rb + row block).
+    int lin_begin, lin_end;
+    if (streamk) {
+        lin_begin = sk.start(blockIdx.x);
+        lin_end = sk.start(blockIdx.x + 1);
+    } else {  // one tile per block: x = token block, y = K slice (a cluster), z = row block
+        const int ups = p.chunks_per_split >> 1, ub = blockIdx.y * ups;
+        const int tl = blockIdx.x * rb + blockIdx.z;
+        lin_begin = tl * units + ub;
+        lin_end = tl * units + max(ub, min(units, ub + ups));
+    }
+    const bool cluster_split = !streamk && gridDim.y > 1;
+    const int n_units = lin_end - lin_begin;
+    // x multicast (one tile per block, clusters of two row blocks of the same tokens): block r loads 64-k box r of
+    // each unit into both blocks, so a stage may be refilled only once both blocks' consumers have released it.
+    const bool mc = p.x_multicast == 2;
+    const uint32_t rank = mc ? cluster_rank() : 0, peer = rank ^ 1;
 
     if (tid == 0) {
         for (int s = 0; s < STAGES; ++s) {
-            mbar_init(full + 8 * s, 1);                // the producer's arrive (+ the copies' bytes)
-            mbar_init(empty + 8 * s, L::kConsumers);  // one arrive per consumer warpgroup
+            mbar_init(full + 8 * s, 1);  // the producer's arrive (+ the copies' bytes, the peer's multicast too)
+            mbar_init(empty + 8 * s, L::kConsumers * (mc ? 2 : 1));  // one arrive per consumer warpgroup
         }
         mbar_init_fence();
     }
-    __syncthreads();
+    if (mc)
+        cluster_sync_all();  // the peer's barriers exist before this block's copies and arrivals reach them
+    else
+        __syncthreads();
     pdl_wait();  // x comes from the previous kernel, and y may still be read by it
 
     if (role == 0) {
@@ -93,13 +135,20 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
         if (tid == 0) {
             const uint32_t bytes =
                 2 * L::kXBox + L::kTiles * 1024 + gps * L::kTiles * 32 + (kZeros ? gps * L::kTiles * 8 : 0);
-            for (int it = 0; it < nu; ++it) {
-                const int s = it % STAGES, u = u_begin + it;
-                if (it >= STAGES) mbar_wait(empty + 8 * s, ((it / STAGES) - 1) & 1);  // consumed STAGES units ago
+            int it = 0;
+            for (int lin = lin_begin; lin < lin_end; ++lin, ++it) {
+                const int tl = lin / units, u = lin - tl * units;
+                const int tok0 = (tl / rb) * TN, tile0 = (tl % rb) * L::kTiles;
+                const int s = it % STAGES;
+                if (it >= STAGES) mbar_wait_cluster(empty + 8 * s, ((it / STAGES) - 1) & 1);  // consumed STAGES ago
                 const uint32_t st = sbase + s * L::kStage, bar = full + 8 * s;
                 mbar_arrive_expect_tx(bar, bytes);
-                tma_load_2d(st, &xmap, u * 128, tok0, bar);
-                tma_load_2d(st + L::kXBox, &xmap, u * 128 + 64, tok0, bar);
+                if (mc) {
+                    tma_load_2d_multicast(st + rank * L::kXBox, &xmap, u * 128 + rank * 64, tok0, bar, 3);
+                } else {
+                    tma_load_2d(st, &xmap, u * 128, tok0, bar);
+                    tma_load_2d(st + L::kXBox, &xmap, u * 128 + 64, tok0, bar);
+                }
                 bulk_load(st + L::kW, p.qweight + (size_t)(u * tiles + tile0) * 64, L::kTiles * 1024, bar);
                 for (int gi = 0; gi < gps; ++gi) {
                     const size_t g = (size_t)(u * gps + gi) * tiles + tile0;
@@ -109,88 +158,155 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
             }
         }
         pdl_trigger();
-        __syncthreads();  // the consumers are done with the pipeline memory
-        cluster_reduce_bystander();
-        return;
+        if (cluster_split) {
+            __syncthreads();  // the consumers are done with the pipeline memory
+            cluster_reduce_bystander();
+        }
+        return;  // (the copies in flight complete into the block's memory; the consumers wait for them)
     }
 
     regs_inc<232>();
-    const int ctid = tid - 128, cw = role - 1, warp = ctid >> 5, wq = warp & 3, lane = tid & 31;
-    const int g8 = lane >> 2, t4 = lane & 3;
+    const int ctid = tid - 128, cw = role - 1, wtid = ctid & 127, warp = ctid >> 5, wq = warp & 3, lane = tid & 31;
+    const int g8 = lane >> 2, t4 = lane & 3, cbar = 1 + cw;  // cbar: this consumer's named barrier
+    uint8_t* region = smem + L::kA + cw * L::kRegion;      // its A buffers, between tiles its y staging
+    int* flag = reinterpret_cast<int*>(smem + L::kBars + 16 * STAGES) + cw;
+    // Stage release after unit i's MMAs: the producers wait only for units i < n_units - STAGES (the refill of
+    // unit i + STAGES); later releases are skipped, so no arrival can reach a peer block that has already exited.
+    auto release = [&](int i) {
+        if (wtid != 0 || i + STAGES >= n_units) return;
+        const uint32_t bar = empty + 8 * (i % STAGES);
+        mbar_arrive(bar);
+        if (mc) mbar_arrive_remote(bar, peer);
+    };
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));  // keep the magic constant in a register for the LOP3s
-
-    float acc[WN][L::kAcc];
-#pragma unroll
-    for (int a = 0; a < WN; ++a)
-#pragma unroll
-        for (int e = 0; e < L::kAcc; ++e) acc[a][e] = 0.f;
 
     // This lane's stores into an A buffer: register i of k16 step j holds row g8 (+8 when i is odd) of the warp's
     // 16 rows, k = 16 j + 2 t4 (+8 when i >= 2): 16-byte piece 2 j + i / 2 of that row, 4 t4 bytes in. Rows are
     // 128 bytes, piece p of row r at (p ^ (r & 7)) and r & 7 = g8: conflict-free 4-byte stores.
     const uint32_t a_lane = (16 * wq + g8) * 128 + 4 * t4;
-    int q = 0;  // chunks consumed so far; A buffer q & 1
-    for (int it = 0; it < nu; ++it) {
-        const int s = it % STAGES;
-        const uint8_t* st = smem + s * L::kStage;
-        mbar_wait(full + 8 * s, (it / STAGES) & 1);
+    int q = 0;        // chunks consumed so far; A buffer q & 1
+    int it = 0;       // units consumed so far; stage it % STAGES
+    bool held = false;  // whether stage (it - 1) % STAGES is still to be released
+    float acc[WN][L::kAcc];
+    for (int lin = lin_begin; lin < lin_end;) {
+        const int tl = lin / units;
+        const int seg_end = min(lin_end, (tl + 1) * units);
+        const bool whole = lin == tl * units && seg_end == (tl + 1) * units;
 #pragma unroll
-        for (int c = 0; c < 2; ++c, ++q) {
-            uint8_t* ab = smem + L::kA + (cw * 2 + (q & 1)) * L::kABuf;
-            const int ga = gps == 4 ? 2 * c : gps == 2 ? c : 0, gb = gps == 4 ? ga + 1 : ga;
+        for (int a = 0; a < WN; ++a)
 #pragma unroll
-            for (int wi = 0; wi < WN; ++wi) {
-                const int t = (cw * WN + wi) * 4 + wq;
-                const uint4 wv = *reinterpret_cast<const uint4*>(st + L::kW + t * 1024 + c * 512 + lane * 16);
-                const uint32_t* sa = reinterpret_cast<const uint32_t*>(st + L::kS + (ga * L::kTiles + t) * 32);
-                const uint32_t* sb = reinterpret_cast<const uint32_t*>(st + L::kS + (gb * L::kTiles + t) * 32);
-                const uint8_t* za = st + L::kZ + (ga * L::kTiles + t) * 8;
-                const uint8_t* zb = st + L::kZ + (gb * L::kTiles + t) * 8;
-                const Meta m0 = fast_meta<T, kZeros, false>(sa[g8], kZeros ? za[g8] : 0u, magic);
-                const Meta m1 = gps == 4 ? fast_meta<T, kZeros, false>(sb[g8], kZeros ? zb[g8] : 0u, magic) : m0;
-                uint8_t* dst = ab + wi * 8192 + a_lane;
+            for (int e = 0; e < L::kAcc; ++e) acc[a][e] = 0.f;
+        for (; lin < seg_end; ++lin, ++it) {
+            const int s = it % STAGES;
+            const uint8_t* st = smem + s * L::kStage;
+            mbar_wait(full + 8 * s, (it / STAGES) & 1);
+#pragma unroll
+            for (int c = 0; c < 2; ++c, ++q) {
+                uint8_t* ab = region + (q & 1) * L::kABuf;
+                const int ga = gps == 4 ? 2 * c : gps == 2 ? c : 0, gb = gps == 4 ? ga + 1 : ga;
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) {
+                    const int t = (cw * WN + wi) * 4 + wq;
+                    const uint4 wv = *reinterpret_cast<const uint4*>(st + L::kW + t * 1024 + c * 512 + lane * 16);
+                    const uint32_t* sa = reinterpret_cast<const uint32_t*>(st + L::kS + (ga * L::kTiles + t) * 32);
+                    const uint32_t* sb = reinterpret_cast<const uint32_t*>(st + L::kS + (gb * L::kTiles + t) * 32);
+                    const uint8_t* za = st + L::kZ + (ga * L::kTiles + t) * 8;
+                    const uint8_t* zb = st + L::kZ + (gb * L::kTiles + t) * 8;
+                    const Meta m0 = fast_meta<T, kZeros, false>(sa[g8], kZeros ? za[g8] : 0u, magic);
+                    const Meta m1 = gps == 4 ? fast_meta<T, kZeros, false>(sb[g8], kZeros ? zb[g8] : 0u, magic) : m0;
+                    uint8_t* dst = ab + wi * 8192 + a_lane;
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) {
+                        uint32_t a[4];
+                        fast_dequant<T, false>(piece_word(wv, j), j < 2 ? m0 : m1, a, magic);
+#pragma unroll
+                        for (int i = 0; i < 4; ++i) {
+                            const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
+                            *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = a[i];
+                        }
+                    }
+                }
+                fence_proxy_async();      // the stores above are read by the tensor cores (async proxy)
+                named_barrier(cbar, 128);  // ... all four warps' rows
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                wgmma_fence();
+                const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
 #pragma unroll
                 for (int j = 0; j < 4; ++j) {
-                    uint32_t a[4];
-                    fast_dequant<T, false>(piece_word(wv, j), j < 2 ? m0 : m1, a, magic);
+                    const uint64_t xd = x_tile_desc(xaddr + j * 32);
 #pragma unroll
-                    for (int i = 0; i < 4; ++i) {
-                        const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
-                        *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = a[i];
+                    for (int wi = 0; wi < WN; ++wi)
+                        Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
+                }
+                wgmma_commit();
+                wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage are free
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                if (c == 0 && held) release(it - 1);
+            }
+            held = true;
+        }
+        wgmma_wait<0>();
+#pragma unroll
+        for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+        release(it - 1);  // the producer may refill it meanwhile
+        held = false;
+
+        wgmma_unscale_rows<T>(acc);
+        float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
+        const int tok0 = (tl / rb) * TN, first_tile = (tl % rb) * L::kTiles + cw * WN * 4 + wq;
+        if (cluster_split) {  // the one tile of a K slice: reduce in the cluster (through the pipeline memory)
+            __syncthreads();  // both consumers (and the producer) are done with the pipeline memory
+            if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem), ctid, 128 * L::kConsumers)) return;
+            wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem) + warp * (WN * TN * 16), first_tile, lane, tok0, p);
+            return;
+        }
+        if (!whole) {  // stream-K: park this share, count in; the last block of the tile adds all shares
+            constexpr int V4 = WN * L::kAcc / 4;
+            const int which = tl == lin_begin / units ? 0 : 1;
+            float4* slot = reinterpret_cast<float4*>(p.sk_partials) +
+                           ((size_t)(blockIdx.x * 2 + which) * 2 + cw) * (L::kPartialFloats / 4);
+#pragma unroll
+            for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
+            __threadfence();  // this share is visible before the count says so
+            named_barrier(cbar, 128);
+            const int t_first = tl * units;
+            const int b0 = sk.owner(t_first), b1 = sk.owner(t_first + units - 1);
+            if (wtid == 0) {
+                int* counter = p.sk_counters + 2 * tl + cw;
+                const int last = atomicAdd(counter, 1) == b1 - b0;
+                if (last) atomicExch(counter, 0);  // every other block of the tile has counted in: ready for the next launch
+                *flag = last;
+            }
+            named_barrier(cbar, 128);
+            const bool last = *flag != 0;
+            if (!last) continue;
+            __threadfence();  // acquire: the other blocks' shares
+            // Sum the shares in block order; this block's own share is read back too, so that the result does not
+            // depend on which block came last.
+            for (int b = b0; b <= b1; ++b) {
+                const int wb = tl == sk.start(b) / units ? 0 : 1;
+                const float4* src = reinterpret_cast<const float4*>(p.sk_partials) +
+                                    ((size_t)(b * 2 + wb) * 2 + cw) * (L::kPartialFloats / 4);
+#pragma unroll
+                for (int e = 0; e < V4; ++e) {
+                    const float4 x4 = __ldcg(src + e * 128 + wtid);
+                    if (b == b0) {
+                        v[4 * e] = x4.x, v[4 * e + 1] = x4.y, v[4 * e + 2] = x4.z, v[4 * e + 3] = x4.w;
+                    } else {
+                        v[4 * e] += x4.x, v[4 * e + 1] += x4.y, v[4 * e + 2] += x4.z, v[4 * e + 3] += x4.w;
                     }
                 }
             }
-            fence_proxy_async();           // the stores above are read by the tensor cores (async proxy)
-            named_barrier(1 + cw, 128);    // ... all four warps' rows
-#pragma unroll
-            for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-            wgmma_fence();
-            const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
-#pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                const uint64_t xd = x_tile_desc(xaddr + j * 32);
-#pragma unroll
-                for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
-            }
-            wgmma_commit();
-            wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage are free
-#pragma unroll
-            for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-            if (c == 0 && it > 0 && ctid % 128 == 0) mbar_arrive(empty + 8 * ((it - 1) % STAGES));
         }
+        // y through this consumer's staging (its A buffers: all its MMAs are done, named barrier for every warp's)
+        named_barrier(cbar, 128);
+        wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(region) + wq * (WN * TN * 16), first_tile, lane, tok0, p);
+        named_barrier(cbar, 128);  // the staging is A buffers again
     }
-    wgmma_wait<0>();
-#pragma unroll
-    for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
     pdl_trigger();
-
-    wgmma_unscale_rows<T>(acc);
-    float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
-    __syncthreads();  // both consumers are done with the pipeline memory: it becomes the reduce scratch
-    if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem), ctid, 128 * L::kConsumers)) return;
-    wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem) + warp * (WN * TN * 16), tile0 + cw * WN * 4 + wq, lane,
-                             tok0, p);
 }
 
 template <class T, int TN, int WN, bool kZeros, int STAGES>

@@ -27,6 +27,11 @@ struct FastConfig {
     int wg = 0;        // 1, 2: the wgmma kernel (w4a16_fast_wgmma.cuh) with this many warpgroups per block; 3: the
                        // warp-specialized one (w4a16_fast_wgmma_ws.cuh: a producer and two consumer warpgroups).
                        // tokens is then its N (16..256), wn its 16-row tiles per warp, stages its pipeline depth
+    int streamk = 0;  // wg 3: > 0 = stream-K over this many blocks (one per SM), with the scratch below; 0 = a
+                      // block per tile (and K slice)
+    float* sk_partials = nullptr;
+    int* sk_counters = nullptr;
+    int x_multicast = 0;  // wg 3, one tile per block: 2 = pairs of row blocks load x once (TMA multicast)
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
     // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
     void* residual = nullptr;
@@ -52,6 +57,11 @@ bool ws_weight_supported(const awq_w4_weight& w);
 // The warp-specialized kernel reads x through the TMA: this fills its descriptor (false: no driver support, or
 // a shape the TMA cannot describe).
 bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_rows, awq_dtype dtype);
+// Stream-K scratch of the warp-specialized kernel for `blocks` blocks of a wg 3 shape: partial-tile shares (bytes)
+// and counters (2 per output tile of tokens x 128 * wn rows).
+inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
+    return (size_t)blocks * 1024 * cfg.wn * cfg.tokens;  // [block][2][2 consumers][128 threads][wn * tokens / 2]
+}
 // Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).
 bool wgmma_can_split(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;

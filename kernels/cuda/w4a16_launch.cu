@@ -31,7 +31,8 @@ int wgmma_by_default(const awq_w4_weight& w, int m) {
     return m >= kWsMinM && ws_weight_supported(w) && w.n % 128 == 0 ? 3 : 1;
 }
 
-// Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes].
+// Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes], and at least
+// [counters][stream-K shares for one block per SM] (the warp-specialized kernel's, see ws_streamk_partial_bytes).
 constexpr size_t kCounterBytes = 64 * 1024;
 constexpr int kMaxSplitTokens = 128;  // splits * tokens of one split-K launch, bounds the partials
 size_t align256(size_t v) { return (v + 255) / 256 * 256; }
@@ -77,12 +78,20 @@ std::string check_weight(const awq_w4_weight* w) {
 struct Workspace {
     SplitScratch split;
     void* weight = nullptr;  // dequantized W, or NULL when the workspace is too small
+    int* counters = nullptr;  // every byte after the counters: scratch for the warp-specialized kernel's stream-K
+    float* scratch = nullptr;
+    size_t scratch_bytes = 0;
 };
 
 Workspace carve(const awq_w4_weight& w, void* ws, size_t bytes) {
     Workspace out;
     if (!ws || !aligned(ws, 256)) return out;
     auto* base = static_cast<uint8_t*>(ws);
+    if (bytes > kCounterBytes) {
+        out.counters = reinterpret_cast<int*>(base);
+        out.scratch = reinterpret_cast<float*>(base + kCounterBytes);
+        out.scratch_bytes = bytes - kCounterBytes;
+    }
     if (bytes >= kCounterBytes + partial_bytes(w.n)) {
         out.split.counters = reinterpret_cast<int*>(base);
         out.split.counter_count = (int)(kCounterBytes / sizeof(int));
@@ -186,10 +195,15 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // SM are what overlap one block's dequantization with another's MMAs; a deeper pipeline for small N
 // (memory-bound), 3 stages at N = 256 (two blocks per SM). The warp-specialized kernel (wg 3): N 64, 128 or 256,
 // the deepest pipeline its shapes have. K slices: see below.
-bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, FastConfig& cfg) {
+bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, const Workspace& ws,
+                      FastConfig& cfg) {
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
     const int sms = sm_count();
+    // split_k = -1: the warp-specialized kernel's stream-K (one block per SM sharing all the work, partial tiles
+    // fixed up through the workspace). Opt-in: on the H100 it lost to one tile per block wherever the latter fills
+    // the GPU (m = 256: 4096 x 11008 69.3 vs 60.9 us) - the blocks then wait on x from L2, not on idle SMs (NOTES v15).
+    const bool want_streamk = cfg.wg == 3 && split_opt == -1;
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     // The warp-specialized kernel runs one block per SM. Its K split (H100 sweep, 2026-12-07): only while the
     // blocks fill at most half the SMs, and at most 3 slices - clusters of one-block-per-SM kernels place badly
@@ -203,7 +217,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
             // N = 256 or 128 by the share of the SMs their waves keep busy (K split included); N = 256 unless 128
             // fills them clearly better: a 256-token block costs about as much as two 128-token ones, less the
             // second block's x staging (m = 256: 4096 x 11008 55 vs 65 us, 4096 x 4096 31 vs 22).
-            if (cfg.tokens == 256) {
+            if (cfg.tokens == 256 && !want_streamk) {
                 auto fill = [&](int tokens) {
                     const int b = blocks(tokens) * ws_splits(blocks(tokens));
                     return (double)b / (((b + sms - 1) / sms) * sms);
@@ -220,6 +234,21 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
+    if (want_streamk) {
+        const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        const int blocks = (int)std::min<long long>(sms, tiles * (w.k / 128));
+        if (!ws.counters || 2 * tiles > (long long)(kCounterBytes / sizeof(int)) ||
+            tiles * (w.k / 128) * (blocks + 1) >= (1ll << 31) || ws_streamk_partial_bytes(cfg, blocks) > ws.scratch_bytes)
+            return false;
+        cfg.streamk = blocks;
+        cfg.sk_counters = ws.counters;
+        cfg.sk_partials = ws.scratch;
+        return true;
+    }
+    if (cfg.x_multicast == 2) {  // clusters of two row blocks: no room for K slices in the cluster
+        if (split_opt > 1 || (w.n / wgmma_block_rows(cfg)) % 2 != 0) return false;
+        return true;
+    }
     if (split_opt > 0) {
         cfg.splits = split_opt;
     } else if (cfg.wg == 3 && wgmma_can_split(cfg)) {
@@ -267,7 +296,11 @@ using namespace awq::cuda;
 
 extern "C" size_t awq_w4a16_workspace_bytes(int n, int k) {
     if (n <= 0 || k <= 0) return 0;
-    return kCounterBytes + partial_bytes(n) + weight_bytes(n, k);
+    FastConfig largest;  // the warp-specialized shape with the most rows x tokens per tile (wn * tokens = 256)
+    largest.tokens = 256;
+    largest.wn = 1;
+    const size_t streamk = ws_streamk_partial_bytes(largest, sm_count());
+    return kCounterBytes + std::max(partial_bytes(n) + weight_bytes(n, k), align256(streamk));
 }
 
 extern "C" int awq_w4a16_dequantize(const awq_w4_weight* w, awq_dtype dtype, void* out, cudaStream_t stream) {
@@ -287,6 +320,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
     const bool fold_out = opt.residual || opt.sumsq_out, fold_in = opt.sumsq_in || opt.norm_weight;
     const Workspace ws = carve(*w, workspace, workspace_bytes);
+    if (opt.split_k < -1) return fail("split_k must be -1 (stream-K), 0 (heuristic) or a number of K slices");
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
     // layouts' CUDA-core kernels only for decode-sized m.
@@ -345,11 +379,25 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.wn = opt.warp_tiles;
         cfg.stages = opt.stages;
         cfg.wg = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
-        if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, cfg))
+        cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
+        if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
+            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3)");
+        if (opt.split_k == -1 && cfg.x_multicast)
+            return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
+        if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
+            if (opt.split_k == -1 && wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0)
+                return fail("stream-K (split_k = -1) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
+                            std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes (got " +
+                            std::to_string(workspace_bytes) + ") and at most 8192 output tiles");
+            if (cfg.x_multicast && wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0)
+                return fail("x_multicast = 2 pairs row blocks in a cluster: n / rows per block must be even (n=" +
+                            std::to_string(w->n) + ", rows per block " + std::to_string(wgmma_block_rows(cfg)) +
+                            ") and split_k at most 1");
             return fail("no wgmma kernel for tokens=" + std::to_string(cfg.tokens) + " warpgroups=" +
                         std::to_string(cfg.wg) + " warp_tiles=" + std::to_string(cfg.wn) + " stages=" +
                         std::to_string(cfg.stages) + " with n=" + std::to_string(w->n) + " (rows per block " +
                         std::to_string(wgmma_block_rows(cfg)) + " must divide n)");
+        }
         if (cfg.splits > 1 && !wgmma_can_split(cfg))
             return fail("split_k " + std::to_string(cfg.splits) + ": the wgmma kernel with tokens=" +
                         std::to_string(cfg.tokens) + " cannot reduce K slices in its pipeline memory");
@@ -357,9 +405,13 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail_cuda("fast wgmma kernel launch", e);
         g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
                    std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
-                   std::to_string(cfg.stages) + (cfg.pdl ? " pdl" : "");
+                   std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) : "") +
+                   (cfg.x_multicast ? " mc=2" : "") + (cfg.pdl ? " pdl" : "");
         return 0;
     }
+    if (opt.split_k < 0 || opt.x_multicast == 2)
+        return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized wgmma kernel's (wgmma = 3, "
+                    "fast layout, path direct)");
     if (w->layout == AWQ_W4_FAST) {
         FastConfig cfg;
         cfg.pdl = opt.pdl != 0;
