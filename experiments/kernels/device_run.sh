@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the W4A16 kernels: build -> [diag] -> check -> memcheck -> benchmark; logs under $OUT.
 # Usage (repository root, on the GPU machine; carry [".whl"] for the AutoAWQ peer):
-#   bash experiments/kernels/device_run.sh [diag] [check] [memcheck] [bench "BENCH ARGS"] ...
+#   bash experiments/kernels/device_run.sh [diag] [check] [memcheck] [bench "BENCH ARGS"] [ab "AB ARGS"] ...
 # e.g. bash experiments/kernels/device_run.sh diag check bench "--shapes 4096:11008 --ms 16,64"
 set -uo pipefail
 OUT=${OUT:-/tmp/w4_out}
@@ -29,6 +29,9 @@ while [ $# -gt 0 ]; do
     bench) shift; nb=$(( ${nb:--1} + 1 )); pre="$OUT/w4a16_kernels${nb#0}"  # a second bench: w4a16_kernels1.*
            python3 w4a16_bench.py ../../$B/libw4a16_bench.so "$pre" $1 > "$pre.log" 2>&1
            echo "bench rc=$?"; grep -E "^K=" "$pre.log" | cut -c1-400 ;;
+    ab) shift; na=$(( ${na:--1} + 1 )); pre="$OUT/w4a16_ab${na#0}"  # w4a16_ab.py "ARGS": interleaved A/B timing
+        python3 w4a16_ab.py ../../$B/libw4a16_bench.so "$pre" $1 > "$pre.log" 2>&1
+        echo "ab rc=$?"; grep -E "^K=|^device" "$pre.log" | cut -c1-300 ;;
   esac
   shift
 done
