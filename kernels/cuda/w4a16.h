@@ -84,7 +84,8 @@ typedef struct {
     float norm_eps;
     int norm_on_output;
     // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (wgmma_by_default in w4a16_launch.cu:
-    // the serial wgmma kernel for m = 33..64, the warp-specialized one for m = 65..512), unless tokens, warp_tiles
+    // the serial wgmma kernel for m = 33..64, the warp-specialized one for m = 65..512, and its stream-K for
+    // m = 64..128 on weights whose tiles fill the GPU's last wave badly or whose K >= 8192), unless tokens, warp_tiles
     // or stages are given: those name an mma.sync kernel's block;
     // -1 = never a wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
     // 1 or 2 = the serial wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block;

@@ -21,13 +21,30 @@ thread_local std::string g_error, g_config;
 // dequantize + cuBLAS), 1 = the serial one with one warpgroup, 3 = the warp-specialized one. From the H100 sweep
 // of 2026-12-07 (experiments/results/wgmma_v3): m <= 32 the mma.sync kernels (32 tokens: 5 of 6 shapes, 4-21 %
 // ahead of the serial wgmma kernel; 9..16: the cluster-split kernel with two tiles per warp beats it on every
-// large weight); m = 33..64 the serial kernel (the warp-specialized one within +-10 % either way); m = 65..512 the
+// large weight); m = 33..64 the serial kernel (the warp-specialized one within +-10 % either way; but see
+// streamk_by_default for m = 64..128 on large weights); m = 65..512 the
 // warp-specialized one (m = 128: 1.06-1.48x faster than the serial one, m = 256: 1.03-1.26x, m = 512: 1.17-1.33x);
 // above, dequantize + cuBLAS (the warp-specialized kernel wins 3 of 6 shapes at m = 1024, by <= 6 %, loses the
 // others by 3-13 %). The warp-specialized kernel needs whole 128-k units, n % 128 == 0 and group <= 128.
+// m = 64..128 on weights larger than 2 x 4096 x 4096: the warp-specialized kernel's stream-K where its one-tile-per-
+// block grid (128 rows per tile, one token block) fills less than 80 % of its last wave, or K >= 8192 (long tiles
+// amortize the fix-ups). Interleaved A/B on the H100, 2026-12-07 (experiments/results/streamk_v1/w4a16_ab_h100.md),
+// stream-K / default, m = 64 and 128: 4096x11008 0.82 / 0.91, 11008x4096 0.94 / 0.90, 14336x4096 0.91 / 0.86,
+// 8192x28672 0.91 / 0.91; left out by the rule: 4096x14336 (fills 85 %) 0.99 / 1.08, 4096x4096 1.03 / 0.98.
+// At m = 256 (256-token tiles, 4x the fix-up bytes) stream-K lost (4096x11008 69.3 vs 60.9 us); m = 33..63 untimed.
+constexpr int kSkMinM = 64, kSkMaxM = 128;
+bool streamk_by_default(const awq_w4_weight& w, int m) {
+    if (m < kSkMinM || m > kSkMaxM || (long long)w.n * w.k <= 2ll * 4096 * 4096 || !ws_weight_supported(w) ||
+        w.n % 128 != 0)
+        return false;
+    const int tiles = w.n / 128, sms = sm_count();
+    const double fill = (double)tiles / (((tiles + sms - 1) / sms) * sms);
+    return fill < 0.8 || w.k >= 8192;
+}
 constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
     if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
+    if (streamk_by_default(w, m)) return 3;
     return m >= kWsMinM && ws_weight_supported(w) && w.n % 128 == 0 ? 3 : 1;
 }
 
@@ -200,10 +217,12 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
     const int sms = sm_count();
-    // split_k = -1: the warp-specialized kernel's stream-K (one block per SM sharing all the work, partial tiles
-    // fixed up through the workspace). Opt-in: on the H100 it lost to one tile per block wherever the latter fills
-    // the GPU (m = 256: 4096 x 11008 69.3 vs 60.9 us) - the blocks then wait on x from L2, not on idle SMs (NOTES v15).
-    const bool want_streamk = cfg.wg == 3 && split_opt == -1;
+    // The warp-specialized kernel's stream-K (one block per SM sharing all the work, partial tiles fixed up through
+    // the workspace): asked for (split_k = -1), or by default where streamk_by_default says so for the default
+    // shape (tokens <= 128, one tile per warp) - else one tile per block (NOTES v15).
+    const bool sk_asked = cfg.wg == 3 && split_opt == -1;
+    const bool want_streamk = sk_asked || (cfg.wg == 3 && split_opt == 0 && cfg.x_multicast == 0 &&
+                                           cfg.tokens <= 128 && cfg.wn == 1 && streamk_by_default(w, m));
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     // The warp-specialized kernel runs one block per SM. Its K split (H100 sweep, 2026-12-07): only while the
     // blocks fill at most half the SMs, and at most 3 slices - clusters of one-block-per-SM kernels place badly
@@ -237,13 +256,14 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (want_streamk) {
         const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
         const int blocks = (int)std::min<long long>(sms, tiles * (w.k / 128));
-        if (!ws.counters || 2 * tiles > (long long)(kCounterBytes / sizeof(int)) ||
-            tiles * (w.k / 128) * (blocks + 1) >= (1ll << 31) || ws_streamk_partial_bytes(cfg, blocks) > ws.scratch_bytes)
-            return false;
-        cfg.streamk = blocks;
-        cfg.sk_counters = ws.counters;
-        cfg.sk_partials = ws.scratch;
-        return true;
+        if (ws.counters && 2 * tiles <= (long long)(kCounterBytes / sizeof(int)) &&
+            tiles * (w.k / 128) * (blocks + 1) < (1ll << 31) && ws_streamk_partial_bytes(cfg, blocks) <= ws.scratch_bytes) {
+            cfg.streamk = blocks;
+            cfg.sk_counters = ws.counters;
+            cfg.sk_partials = ws.scratch;
+            return true;
+        }
+        if (sk_asked) return false;  // by default: one tile per block instead (a workspace too small for it)
     }
     if (cfg.x_multicast == 2) {  // clusters of two row blocks: no room for K slices in the cluster
         if (split_opt > 1 || (w.n / wgmma_block_rows(cfg)) % 2 != 0) return false;
