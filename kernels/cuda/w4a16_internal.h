@@ -57,8 +57,8 @@ bool ws_weight_supported(const awq_w4_weight& w);
 // The warp-specialized kernel reads x through the TMA: this fills its descriptor (false: no driver support, or
 // a shape the TMA cannot describe).
 bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_rows, awq_dtype dtype);
-// Stream-K scratch of the warp-specialized kernel for `blocks` blocks of a wg 3 shape: partial-tile shares (bytes)
-// and counters (2 per output tile of tokens x 128 * wn rows).
+// Stream-K scratch of the warp-specialized kernel for `blocks` blocks of a wg 3 shape: the bytes of its partial-tile
+// shares (its counters, 2 per output tile of tokens x 128 * wn rows, live in the workspace's counter area).
 inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
     return (size_t)blocks * 1024 * cfg.wn * cfg.tokens;  // [block][2][2 consumers][128 threads][wn * tokens / 2]
 }

@@ -32,11 +32,11 @@ thread_local std::string g_error, g_config;
 // stream-K / default, m = 64 and 128: 4096x11008 0.82 / 0.91, 11008x4096 0.94 / 0.90, 14336x4096 0.91 / 0.86,
 // 8192x28672 0.91 / 0.91; left out by the rule: 4096x14336 (fills 85 %) 0.99 / 1.08, 4096x4096 1.03 / 0.98.
 // At m = 256 (256-token tiles, 4x the fix-up bytes) stream-K lost (4096x11008 69.3 vs 60.9 us); m = 33..63 untimed.
+// Whether the warp-specialized kernel's default shape (128-row blocks) takes this weight.
+bool ws_default_fits(const awq_w4_weight& w) { return ws_weight_supported(w) && w.n % 128 == 0; }
 constexpr int kSkMinM = 64, kSkMaxM = 128;
 bool streamk_by_default(const awq_w4_weight& w, int m) {
-    if (m < kSkMinM || m > kSkMaxM || (long long)w.n * w.k <= 2ll * 4096 * 4096 || !ws_weight_supported(w) ||
-        w.n % 128 != 0)
-        return false;
+    if (m < kSkMinM || m > kSkMaxM || (long long)w.n * w.k <= 2ll * 4096 * 4096 || !ws_default_fits(w)) return false;
     const int tiles = w.n / 128, sms = sm_count();
     const double fill = (double)tiles / (((tiles + sms - 1) / sms) * sms);
     return fill < 0.8 || w.k >= 8192;
@@ -45,7 +45,7 @@ constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
     if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
     if (streamk_by_default(w, m)) return 3;
-    return m >= kWsMinM && ws_weight_supported(w) && w.n % 128 == 0 ? 3 : 1;
+    return m >= kWsMinM && ws_default_fits(w) ? 3 : 1;
 }
 
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes], and at least
@@ -405,11 +405,12 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         if (opt.split_k == -1 && cfg.x_multicast)
             return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
-            if (opt.split_k == -1 && wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0)
+            const bool shape_ok = wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0;  // else: below
+            if (opt.split_k == -1 && shape_ok)
                 return fail("stream-K (split_k = -1) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
                             std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes (got " +
                             std::to_string(workspace_bytes) + ") and at most 8192 output tiles");
-            if (cfg.x_multicast && wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0)
+            if (cfg.x_multicast && shape_ok)
                 return fail("x_multicast = 2 pairs row blocks in a cluster: n / rows per block must be even (n=" +
                             std::to_string(w->n) + ", rows per block " + std::to_string(wgmma_block_rows(cfg)) +
                             ") and split_k at most 1");
