@@ -154,10 +154,13 @@ def main():
                     add("fast_ws", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3), nb4, graph), wbytes4,
                         lib.config())
                 # ... one block per tile, K unsplit; stream-K; x multicast to pairs of row blocks
+                # ... and with A from registers (wgmma = 4): its heuristic, one tile per block, stream-K
                 for name, kw in (("fast_ws_tile", dict(split_k=1)), ("fast_ws_sk", dict(split_k=-1)),
-                                 ("fast_ws_mc", dict(x_multicast=2))):
-                    if lib.matmul(cp[0], x, ys, wgmma=3, **kw) == 0:
-                        add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3, **kw), nb4, graph),
+                                 ("fast_ws_mc", dict(x_multicast=2)), ("fast_wsr", dict(wgmma=4)),
+                                 ("fast_wsr_tile", dict(wgmma=4, split_k=1)), ("fast_wsr_sk", dict(wgmma=4, split_k=-1))):
+                    kw = dict(dict(wgmma=3), **kw)
+                    if lib.matmul(cp[0], x, ys, **kw) == 0:
+                        add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **kw), nb4, graph),
                             wbytes4, lib.config())
             if M >= 9:  # without the wgmma kernel: the mma.sync kernels or dequantize + cuBLAS, as before it
                 cp = copies["fast"]
@@ -201,7 +204,7 @@ def main():
                     if tn > 4 * M or tn < min(M, 256) // 4 or N % wgmma_rows(wg, wn):
                         continue
                     splits = (0, 1) if M <= 256 else (1,)
-                    if wg == 3:  # the warp-specialized kernel: its split rule (split 0) against fixed splits
+                    if wg >= 3:  # the warp-specialized kernel: its split rule (split 0) against fixed splits
                         splits = (0, 1, 2, 3, 4) if M <= 512 else (0, 1)
                     sweeps += [dict(path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st, split_k=sp)
                                for sp in splits]

@@ -158,10 +158,10 @@ def main():
                 x = torch.randn(m, kk, dtype=dtype, device="cuda")
                 ref = x.double() @ wref.T
                 for (tn, wg, wn, st) in wgmma_shapes():
-                    if nn % wgmma_rows(wg, wn) or (wg != 3 and kk in (1408, 2176)):
+                    if nn % wgmma_rows(wg, wn) or (wg < 3 and kk in (1408, 2176)):
                         continue
-                    # wg 3: split -1 = stream-K, mc 2 = x multicast to pairs of row blocks
-                    for (split, mc) in (((-1, 0), (1, 0), (3, 0), (1, 2)) if wg == 3 else ((1, 0), (3, 0))):
+                    # wg 3, 4: split -1 = stream-K, mc 2 = x multicast to pairs of row blocks
+                    for (split, mc) in (((-1, 0), (1, 0), (3, 0), (1, 2)) if wg >= 3 else ((1, 0), (3, 0))):
                         y = poisoned(m, nn, dtype)
                         rc = lib.matmul(w, x, y, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
                                         split_k=split, pdl=int(m == 33), x_multicast=mc)
@@ -170,7 +170,7 @@ def main():
                             continue  # an odd number of row blocks cannot pair (refused)
                         if rc != 0 and split > 1 and "cannot reduce" in lib.error():
                             continue  # this shape's pipeline memory cannot hold the K-slice reduction (refused)
-                        if wg == 3 and kk % 128:  # must be refused, with the reason
+                        if wg >= 3 and kk % 128:  # must be refused, with the reason
                             ok = rc != 0 and "k % 128" in lib.error()
                             r = dict(what="wgmma_refusal", k=kk, n=nn, m=m, tokens=tn, wg=wg, ok=ok,
                                      config=lib.config() if rc == 0 else lib.error())
@@ -181,7 +181,7 @@ def main():
                         err = rel(y, ref) if rc == 0 else float("nan")
                         ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
                         config = lib.config() if rc == 0 else lib.error()
-                        if ok and wg == 3 and split == -1:  # stream-K ran, and its sums do not depend on block order
+                        if ok and wg >= 3 and split == -1:  # stream-K ran, and its sums do not depend on block order
                             y2 = poisoned(m, nn, dtype)
                             lib.matmul(w, x, y2, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
                                        split_k=-1)
@@ -189,6 +189,8 @@ def main():
                             ok = "streamk=" in config and torch.equal(y, y2)
                         if ok and mc:
                             ok = "mc=2" in config
+                        if ok and wg == 4:
+                            ok = "areg" in config
                         r = dict(what="wgmma", group=group, sym=sym, k=kk, n=nn, dtype=str(dtype)[6:], m=m, tokens=tn,
                                  wg=wg, wn=wn, stages=st, split=split, mc=mc, err=err, ok=ok, config=config)
                         cfg_rows.append(r)
@@ -207,7 +209,9 @@ def main():
                 x = torch.randn(m, kk, dtype=dtype, device="cuda")
                 ref = x.double() @ wref.T
                 for mode, kw, tag in (("default", {}, ""), ("stream-K", dict(wgmma=3, split_k=-1), "streamk="),
-                                      ("x multicast", dict(wgmma=3, x_multicast=2), "mc=2")):
+                                      ("x multicast", dict(wgmma=3, x_multicast=2), "mc=2"),
+                                      ("A from registers", dict(wgmma=4), "areg"),
+                                      ("A from registers, stream-K", dict(wgmma=4, split_k=-1), "streamk=")):
                     ys = []
                     for _ in range(2):
                         y = poisoned(m, nn, dtype)

@@ -16,7 +16,8 @@ DTYPES = {torch.float16: 0, torch.bfloat16: 1}
 def wgmma_shapes():
     """The wgmma kernels' block shapes [(tokens, warpgroups, tiles per warp, depth)], read from AWQ_WGMMA_SHAPES in
     kernels/cuda/w4a16_fast_wgmma.cuh and AWQ_WS_SHAPES in w4a16_fast_wgmma_ws.cuh (warpgroups 3: the
-    warp-specialized kernel; left out when W4_NO_WS is set) so the scripts cannot drift from the instances."""
+    warp-specialized kernel, 4: the same with A from registers - the wgmma option that selects each; left out when
+    W4_NO_WS is set) so the scripts cannot drift from the instances."""
     import re
     here = os.path.dirname(os.path.abspath(__file__))
     def shapes(name, macro, fields):
@@ -24,13 +25,13 @@ def wgmma_shapes():
         block = text[text.index("#define " + macro):]
         block = block[:block.index("\n\n")]
         return [tuple(int(v) for v in t) for t in re.findall(r"X\(" + ", ".join([r"(\d+)"] * fields) + r"\)", block)]
-    ws = [] if os.environ.get("W4_NO_WS") else shapes("w4a16_fast_wgmma_ws.cuh", "AWQ_WS_SHAPES", 3)
-    return shapes("w4a16_fast_wgmma.cuh", "AWQ_WGMMA_SHAPES", 4) + [(tn, 3, wn, st) for (tn, wn, st) in ws]
+    ws = [] if os.environ.get("W4_NO_WS") else shapes("w4a16_fast_wgmma_ws.cuh", "AWQ_WS_SHAPES", 4)
+    return shapes("w4a16_fast_wgmma.cuh", "AWQ_WGMMA_SHAPES", 4) + [(tn, 3 + ra, wn, st) for (tn, wn, st, ra) in ws]
 
 
 def wgmma_rows(wg, wn):
-    """Rows per block of a wgmma shape (the warp-specialized kernel, wg = 3, has two consumer warpgroups)."""
-    return 64 * (2 if wg == 3 else wg) * wn
+    """Rows per block of a wgmma shape (the warp-specialized kernel, wg = 3 or 4, has two consumer warpgroups)."""
+    return 64 * (2 if wg >= 3 else wg) * wn
 
 
 class W4Weight(ctypes.Structure):

@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     awq_w4_path path;  // AUTO picks by m, layout and workspace
     int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv); -1 = stream-K
-                       // (wgmma = 3 only: one block per SM sharing all the work, partial tiles through the workspace)
+                       // (wgmma = 3 or 4 only: one block per SM sharing all the work, partial tiles through the workspace)
     int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:
@@ -90,11 +90,12 @@ typedef struct {
     // -1 = never a wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
     // 1 or 2 = the serial wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block;
     // 3 = the warp-specialized wgmma kernel (w4a16_fast_wgmma_ws.cuh: a TMA producer and two consumer
-    // warpgroups; k % 128 == 0, group <= 128, 16-byte aligned qzeros). For the wgmma kernels, tokens is their N
-    // (16..256; 64, 128, 256 for wgmma = 3), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
+    // warpgroups; k % 128 == 0, group <= 128, 16-byte aligned qzeros); 4 = the same with the consumers' A operand
+    // from registers instead of shared memory (opt-in, being measured). For the wgmma kernels, tokens is their N
+    // (16..256; 64, 128, 256 for wgmma = 3, 4), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
     // depth and split_k their K slices; 0 = heuristic.
     int wgmma;
-    // wgmma = 3 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
+    // wgmma = 3 or 4 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
     // each x stage once, half each, through TMA multicast into both (half the x traffic from L2); 0 = off.
     int x_multicast;
 } awq_w4_options;

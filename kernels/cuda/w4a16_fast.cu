@@ -46,8 +46,8 @@ bool wgmma_config_supported(const FastConfig& c) {
     if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) return true;
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_KNOWN)
 #undef AWQ_WGMMA_KNOWN
-#define AWQ_WS_KNOWN(TN, WN, ST) \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST) return true;
+#define AWQ_WS_KNOWN(TN, WN, ST, RA) \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0)) return true;
     AWQ_WS_SHAPES(AWQ_WS_KNOWN)
 #undef AWQ_WS_KNOWN
     return false;
@@ -61,9 +61,9 @@ bool wgmma_can_split(const FastConfig& c) {
     }
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_SPLITS)
 #undef AWQ_WGMMA_SPLITS
-#define AWQ_WS_SPLITS(TN, WN, ST)                                                            \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST) {                       \
-        using L = WsShape<TN, WN, ST>;                                                       \
+#define AWQ_WS_SPLITS(TN, WN, ST, RA)                                                        \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0)) { \
+        using L = WsShape<TN, WN, ST, RA != 0>;                                              \
         return (size_t)ST * L::kStage >= L::kReduceBytes;                                    \
     }
     AWQ_WS_SHAPES(AWQ_WS_SPLITS)

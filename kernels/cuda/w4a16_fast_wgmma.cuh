@@ -68,11 +68,11 @@ template <int V> __device__ __forceinline__ void wgmma_hold(float (&d)[V]) {
     for (int i = 0; i < V; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 // The same for A fragments: all of a chunk's dequantization is done before the fence, none of it between its MMAs.
-template <int WN> __device__ __forceinline__ void wgmma_hold(uint32_t (&a)[WN][4][4]) {
+template <int WN, int J> __device__ __forceinline__ void wgmma_hold(uint32_t (&a)[WN][J][4]) {
 #pragma unroll
     for (int w = 0; w < WN; ++w)
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
+        for (int j = 0; j < J; ++j)
 #pragma unroll
             for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(a[w][j][i])::"memory");
 }

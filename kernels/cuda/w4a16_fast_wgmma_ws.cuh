@@ -9,6 +9,9 @@
 // the tensor cores' idle time. Here:
 //   - the A operand comes from shared memory too (wgmma with two descriptors): a consumer dequantizes chunk i+1
 //     into the other of its two A buffers (plain stores + proxy fence) while its MMAs on chunk i are in flight;
+//     or (kRegA, opt-in as options.wgmma = 4) from registers, a whole 128-k unit at a time, each consumer serial
+//     and the two consumers overlapping each other: half the shared-memory traffic per MMA (no A stores and
+//     reads), and the freed A buffers go to more stages;
 //   - one producer thread moves everything with the TMA unit and bulk copies (no address arithmetic or copy
 //     instructions in the consumers), tracked by full/empty barriers per stage (hopper_async.cuh), so the two
 //     consumers run out of phase instead of in lockstep;
@@ -42,7 +45,7 @@
 
 namespace awq::cuda {
 
-template <int TN, int WN, int STAGES>
+template <int TN, int WN, int STAGES, bool kRegA>
 struct WsShape {
     static constexpr int kConsumers = 2;
     static constexpr int kThreads = 128 * (1 + kConsumers);
@@ -54,10 +57,10 @@ struct WsShape {
     static constexpr int kS = kW + kTiles * 1024;
     static constexpr int kZ = kS + 4 * kTiles * 32;
     static constexpr int kStage = (kZ + 4 * kTiles * 8 + 1023) / 1024 * 1024;
-    static constexpr int kA = STAGES * kStage;  // per consumer: A buffers [2][WN][8 KB], or its y staging
+    static constexpr int kA = STAGES * kStage;  // per consumer: A buffers [2][WN][8 KB] (not kRegA), its y staging
     static constexpr int kABuf = WN * 8192;
     static constexpr int kStaging = 4 * WN * TN * 32;  // four warps' y staging (wgmma_store_y)
-    static constexpr int kRegion = 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
+    static constexpr int kRegion = !kRegA && 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
     static constexpr int kBars = kA + kConsumers * kRegion;  // full[STAGES], empty[STAGES], flags[kConsumers]
     static constexpr int kSmem = kBars + 16 * STAGES + 16 + 1024;  // + alignment slack
     static constexpr size_t kReduceBytes = (size_t)WN * kAcc * 128 * kConsumers * sizeof(float);
@@ -82,10 +85,10 @@ struct StreamK {
     __device__ int owner(int u) const { return ((u + 1) * blocks - 1) / total; }
 };
 
-template <class T, int TN, int WN, bool kZeros, int STAGES>
+template <class T, int TN, int WN, bool kZeros, int STAGES, bool kRegA>
 __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
     using E = Elt<T>;
-    using L = WsShape<TN, WN, STAGES>;
+    using L = WsShape<TN, WN, STAGES, kRegA>;
     using Meta = FastMeta<T, false>;
     extern __shared__ uint8_t smem_raw[];
     // The swizzle is a function of address bits 4..9: stage and A buffer bases must be 1024-byte aligned.
@@ -180,6 +183,21 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     };
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));  // keep the magic constant in a register for the LOP3s
+    // This lane's A fragments (mma.m16n8k16 order) of the chunk c of sub-tile wi in stage memory st: four k16 steps,
+    // dequantized and scaled.
+    auto dequant = [&](const uint8_t* st, int c, int wi, uint32_t(&f)[4][4]) {
+        const int ga = gps == 4 ? 2 * c : gps == 2 ? c : 0, gb = gps == 4 ? ga + 1 : ga;
+        const int t = (cw * WN + wi) * 4 + wq;
+        const uint4 wv = *reinterpret_cast<const uint4*>(st + L::kW + t * 1024 + c * 512 + lane * 16);
+        const uint32_t* sa = reinterpret_cast<const uint32_t*>(st + L::kS + (ga * L::kTiles + t) * 32);
+        const uint32_t* sb = reinterpret_cast<const uint32_t*>(st + L::kS + (gb * L::kTiles + t) * 32);
+        const uint8_t* za = st + L::kZ + (ga * L::kTiles + t) * 8;
+        const uint8_t* zb = st + L::kZ + (gb * L::kTiles + t) * 8;
+        const Meta m0 = fast_meta<T, kZeros, false>(sa[g8], kZeros ? za[g8] : 0u, magic);
+        const Meta m1 = gps == 4 ? fast_meta<T, kZeros, false>(sb[g8], kZeros ? zb[g8] : 0u, magic) : m0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) fast_dequant<T, false>(piece_word(wv, j), j < 2 ? m0 : m1, f[j], magic);
+    };
 
     // This lane's stores into an A buffer: register i of k16 step j holds row g8 (+8 when i is odd) of the warp's
     // 16 rows, k = 16 j + 2 t4 (+8 when i >= 2): 16-byte piece 2 j + i / 2 of that row, 4 t4 bytes in. Rows are
@@ -201,31 +219,49 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
             const int s = it % STAGES;
             const uint8_t* st = smem + s * L::kStage;
             mbar_wait(full + 8 * s, (it / STAGES) & 1);
+            if constexpr (kRegA) {
+                // The whole unit's A fragments (two chunks, eight k16 steps) in registers, then its MMAs in one
+                // batch, then wait: serial within the warpgroup (ptxas would serialize every wgmma if A registers
+                // were written while MMAs that read others are in flight, C7513); the other consumer's
+                // dequantization fills this one's MMA time. No A buffers: shared memory only for x, W and y.
+                uint32_t a[2][WN][4][4];  // [chunk][sub-tile][k16 step]
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+#pragma unroll
+                    for (int wi = 0; wi < WN; ++wi) dequant(st, c, wi, a[c][wi]);
+                    wgmma_hold<WN>(a[c]);
+                }
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                wgmma_fence();
+#pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    const uint64_t xd = x_tile_desc(sbase + s * L::kStage + (j >> 2) * L::kXBox + (j & 3) * 32);
+#pragma unroll
+                    for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[j >> 2][wi][j & 3], xd);
+                }
+                wgmma_commit();
+                wgmma_wait<0>();
+#pragma unroll
+                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                release(it);
+                continue;
+            }
 #pragma unroll
             for (int c = 0; c < 2; ++c, ++q) {
                 uint8_t* ab = region + (q & 1) * L::kABuf;
-                const int ga = gps == 4 ? 2 * c : gps == 2 ? c : 0, gb = gps == 4 ? ga + 1 : ga;
 #pragma unroll
                 for (int wi = 0; wi < WN; ++wi) {
-                    const int t = (cw * WN + wi) * 4 + wq;
-                    const uint4 wv = *reinterpret_cast<const uint4*>(st + L::kW + t * 1024 + c * 512 + lane * 16);
-                    const uint32_t* sa = reinterpret_cast<const uint32_t*>(st + L::kS + (ga * L::kTiles + t) * 32);
-                    const uint32_t* sb = reinterpret_cast<const uint32_t*>(st + L::kS + (gb * L::kTiles + t) * 32);
-                    const uint8_t* za = st + L::kZ + (ga * L::kTiles + t) * 8;
-                    const uint8_t* zb = st + L::kZ + (gb * L::kTiles + t) * 8;
-                    const Meta m0 = fast_meta<T, kZeros, false>(sa[g8], kZeros ? za[g8] : 0u, magic);
-                    const Meta m1 = gps == 4 ? fast_meta<T, kZeros, false>(sb[g8], kZeros ? zb[g8] : 0u, magic) : m0;
+                    uint32_t f[4][4];
+                    dequant(st, c, wi, f);
                     uint8_t* dst = ab + wi * 8192 + a_lane;
 #pragma unroll
-                    for (int j = 0; j < 4; ++j) {
-                        uint32_t a[4];
-                        fast_dequant<T, false>(piece_word(wv, j), j < 2 ? m0 : m1, a, magic);
+                    for (int j = 0; j < 4; ++j)
 #pragma unroll
                         for (int i = 0; i < 4; ++i) {
                             const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
-                            *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = a[i];
+                            *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = f[j][i];
                         }
-                    }
                 }
                 fence_proxy_async();      // the stores above are read by the tensor cores (async proxy)
                 named_barrier(cbar, 128);  // ... all four warps' rows
@@ -248,11 +284,13 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
             }
             held = true;
         }
-        wgmma_wait<0>();
+        if constexpr (!kRegA) {  // (the kRegA loop has waited and released every unit)
+            wgmma_wait<0>();
 #pragma unroll
-        for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-        release(it - 1);  // the producer may refill it meanwhile
-        held = false;
+            for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+            release(it - 1);  // the producer may refill it meanwhile
+            held = false;
+        }
 
         wgmma_unscale_rows<T>(acc);
         float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
@@ -309,11 +347,11 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     pdl_trigger();
 }
 
-template <class T, int TN, int WN, bool kZeros, int STAGES>
+template <class T, int TN, int WN, bool kZeros, int STAGES, bool kRegA>
 cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 grid, bool pdl, cudaStream_t stream,
                           int* occupancy) {
-    using L = WsShape<TN, WN, STAGES>;
-    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES>;
+    using L = WsShape<TN, WN, STAGES, kRegA>;
+    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, kRegA>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
     if (attr != cudaSuccess) return attr;
@@ -322,22 +360,29 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     return launch_fast_kernel(kernel, p, grid, L::kThreads, L::kSmem, pdl, stream, *xmap);
 }
 
-// The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k); the warpgroup count
-// is 3 (FastConfig::wg == 3). Keep in sync with wgmma_config_supported.
+// The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k, A from registers RA);
+// the warpgroup count is 3 (FastConfig::wg == 3; RA = FastConfig::a_regs, options.wgmma = 4). Without A buffers
+// the RA shapes have room for more stages. Keep in sync with wgmma_config_supported.
 #define AWQ_WS_SHAPES(X) \
-    X(64, 1, 4)          \
-    X(64, 2, 4)          \
-    X(128, 1, 4)         \
-    X(128, 2, 3)         \
-    X(256, 1, 2)
+    X(64, 1, 4, 0)       \
+    X(64, 2, 4, 0)       \
+    X(128, 1, 4, 0)      \
+    X(128, 2, 3, 0)      \
+    X(256, 1, 2, 0)      \
+    X(64, 1, 4, 1)       \
+    X(64, 1, 8, 1)       \
+    X(64, 2, 5, 1)       \
+    X(128, 1, 4, 1)      \
+    X(128, 2, 3, 1)      \
+    X(256, 1, 2, 1)
 
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,
                         cudaStream_t stream, int* occupancy) {
-#define AWQ_WS_CASE(TN, WN, ST)                                                                                  \
-    if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST)                                                     \
-        return zeros ? ws_launch_one<T, TN, WN, true, ST>(p, xmap, grid, cfg.pdl, stream, occupancy)              \
-                     : ws_launch_one<T, TN, WN, false, ST>(p, xmap, grid, cfg.pdl, stream, occupancy);
+#define AWQ_WS_CASE(TN, WN, ST, RA)                                                                              \
+    if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST && cfg.a_regs == (RA != 0))                         \
+        return zeros ? ws_launch_one<T, TN, WN, true, ST, RA != 0>(p, xmap, grid, cfg.pdl, stream, occupancy)     \
+                     : ws_launch_one<T, TN, WN, false, ST, RA != 0>(p, xmap, grid, cfg.pdl, stream, occupancy);
     AWQ_WS_SHAPES(AWQ_WS_CASE)
 #undef AWQ_WS_CASE
     return cudaErrorInvalidConfiguration;

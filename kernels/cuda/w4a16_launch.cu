@@ -249,6 +249,8 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
             cfg.tokens = 128;
         }
     }
+    if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_regs)  // no A buffers: the deepest ring each N has room for
+        cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 ? (cfg.wn == 2 ? 3 : 4) : cfg.wn == 2 ? 5 : 8;
     if (cfg.wg == 3 && cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
@@ -366,10 +368,11 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
                        (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m) > 0));
-    if (opt.wgmma > 3)
-        return fail("wgmma takes 1 or 2 warpgroups per block, or 3 (warp-specialized), not " +
+    if (opt.wgmma > 4)
+        return fail("wgmma takes 1 or 2 warpgroups per block, 3 (warp-specialized) or 4 (warp-specialized, A from "
+                    "registers), not " +
                     std::to_string(opt.wgmma));
-    if (wgmma && opt.wgmma == 3 && !ws_weight_supported(*w))
+    if (wgmma && opt.wgmma >= 3 && !ws_weight_supported(*w))
         return fail("the warp-specialized wgmma kernel needs k % 128 == 0 (got k=" + std::to_string(w->k) +
                     "), group <= 128 (got " + std::to_string(w->group) + ") and 16-byte aligned qzeros");
     awq_w4_path path = opt.path;
@@ -398,10 +401,11 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.tokens = opt.tokens;
         cfg.wn = opt.warp_tiles;
         cfg.stages = opt.stages;
-        cfg.wg = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
+        cfg.wg = opt.wgmma > 0 ? std::min(opt.wgmma, 3) : wgmma_by_default(*w, m);
+        cfg.a_regs = opt.wgmma == 4;
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
         if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
-            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3)");
+            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3, 4)");
         if (opt.split_k == -1 && cfg.x_multicast)
             return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
@@ -427,7 +431,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
                    std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
                    std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) : "") +
-                   (cfg.x_multicast ? " mc=2" : "") + (cfg.pdl ? " pdl" : "");
+                   (cfg.x_multicast ? " mc=2" : "") + (cfg.a_regs ? " areg" : "") + (cfg.pdl ? " pdl" : "");
         return 0;
     }
     if (opt.split_k < 0 || opt.x_multicast == 2)

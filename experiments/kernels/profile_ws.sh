@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Nsight Compute (full set) on the prefill-sized kernels: where the warp-specialized wgmma kernel's time goes
+# (shared-memory and L2 throughput, tensor-pipe use, stall reasons) against cuBLAS on the same shape.
+# Usage (from experiments/kernels, GPU machine): bash profile_ws.sh LIB K N M OUTDIR "PROBE ARGS" ["PROBE ARGS" ...]
+#   PROBE ARGS = w4a16_probe.py options, e.g. "--opts default", "--opts wgmma=3,split_k=1", "--cublas"
+# Writes OUTDIR/ncu_K_N_M_<i>.txt (the full details page) and prints the headline lines of each.
+set -uo pipefail
+LIB=$1 K=$2 N=$3 M=$4 DIR=$5
+shift 5
+NCU=${NCU:-/usr/local/cuda/bin/ncu}
+mkdir -p "$DIR"
+i=0
+for cfg in "$@"; do
+  f="$DIR/ncu_${K}_${N}_${M}_$i.txt"; i=$((i + 1))
+  echo "=== K=$K N=$N M=$M $cfg -> $(basename "$f")"
+  # launch 3 of 5 (0-based skip 3): warm, and its weights not the previous launch's (the probe rotates 8 copies)
+  timeout 120 $NCU --set full --clock-control none -k regex:'w4a16|gemm|nvjet|xmma|cutlass|sm90' --launch-skip 3 \
+    --launch-count 1 --print-units base python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg > "$f" 2>&1
+  echo "rc=$?"
+  grep -E "probe |^  [a-zA-Z_0-9]+.*\(|Duration|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|Compute \(SM\) Throughput|Shared Memory|Registers Per|Achieved Occupancy|Issue Slots Busy|No Eligible|Executed Ipc A" "$f" | head -24
+done
