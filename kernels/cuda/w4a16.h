@@ -84,14 +84,15 @@ typedef struct {
     float norm_eps;
     int norm_on_output;
     // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (wgmma_by_default in w4a16_launch.cu:
-    // the serial wgmma kernel for m = 33..64, the warp-specialized one for m = 65..512, and its stream-K for
-    // m = 64..128 on weights whose tiles fill the GPU's last wave badly or whose K >= 8192), unless tokens, warp_tiles
-    // or stages are given: those name an mma.sync kernel's block;
+    // the warp-specialized kernel with A from registers (4) for m = 33..1024, with its stream-K for m = 64..128 on
+    // weights whose tiles fill the GPU's last wave badly or whose K >= 8192; the serial wgmma kernel for m = 33..512
+    // where the warp-specialized one cannot read the weight), unless tokens, warp_tiles or stages are given: those
+    // name an mma.sync kernel's block;
     // -1 = never a wgmma kernel (the mma.sync kernels, or dequantize + cuBLAS above m = 128 under path AUTO);
     // 1 or 2 = the serial wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block;
     // 3 = the warp-specialized wgmma kernel (w4a16_fast_wgmma_ws.cuh: a TMA producer and two consumer
     // warpgroups; k % 128 == 0, group <= 128, 16-byte aligned qzeros); 4 = the same with the consumers' A operand
-    // from registers instead of shared memory (opt-in, being measured). For the wgmma kernels, tokens is their N
+    // from registers instead of shared memory (the default's form). For the wgmma kernels, tokens is their N
     // (16..256; 64, 128, 256 for wgmma = 3, 4), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
     // depth and split_k their K slices; 0 = heuristic.
     int wgmma;

@@ -17,21 +17,24 @@ namespace {
 
 thread_local std::string g_error, g_config;
 
-// Which wgmma kernel options.wgmma = 0 picks for m tokens of an n x k weight: 0 = none (the mma.sync kernels, or
-// dequantize + cuBLAS), 1 = the serial one with one warpgroup, 3 = the warp-specialized one. From the H100 sweep
-// of 2026-12-07 (experiments/results/wgmma_v3): m <= 32 the mma.sync kernels (32 tokens: 5 of 6 shapes, 4-21 %
-// ahead of the serial wgmma kernel; 9..16: the cluster-split kernel with two tiles per warp beats it on every
-// large weight); m = 33..64 the serial kernel (the warp-specialized one within +-10 % either way; but see
-// streamk_by_default for m = 64..128 on large weights); m = 65..512 the
-// warp-specialized one (m = 128: 1.06-1.48x faster than the serial one, m = 256: 1.03-1.26x, m = 512: 1.17-1.33x);
-// above, dequantize + cuBLAS (the warp-specialized kernel wins 3 of 6 shapes at m = 1024, by <= 6 %, loses the
-// others by 3-13 %). The warp-specialized kernel needs whole 128-k units, n % 128 == 0 and group <= 128.
+// Which wgmma kernel options.wgmma = 0 picks for m tokens of an n x k weight, as an options.wgmma value: 0 = none
+// (the mma.sync kernels, or dequantize + cuBLAS), 1 = the serial one with one warpgroup, 4 = the warp-specialized
+// one with A from registers. m <= 32: the mma.sync kernels (H100 sweep of 2026-12-07, experiments/results/wgmma_v3:
+// 32 tokens: 5 of 6 shapes, 4-21 % ahead of the serial wgmma kernel; 9..16: the cluster-split kernel with two tiles
+// per warp beats it on every large weight). m = 33..1024: the warp-specialized kernel with A from registers where
+// it takes the weight (whole 128-k units, n % 128 == 0, group <= 128), else the serial kernel up to m = 512. H100,
+// 2026-12-07 (experiments/results/areg_v1), against the previous default (the serial kernel at m = 64 on two of six
+// shapes, the warp-specialized kernel with A from shared memory, dequantize + cuBLAS at m = 1024), six shapes:
+// m = 64 1.19-1.39x faster, m = 128 1.10-1.28x, m = 256 1.10-1.49x, m = 1024 0.94-1.47x (4096 x 14336 the one loss).
+// m = 33..63 run as 64 tokens (not timed yet).
 // m = 64..128 on weights larger than 2 x 4096 x 4096: the warp-specialized kernel's stream-K where its one-tile-per-
 // block grid (128 rows per tile, one token block) fills less than 80 % of its last wave, or K >= 8192 (long tiles
 // amortize the fix-ups). Interleaved A/B on the H100, 2026-12-07 (experiments/results/streamk_v1/w4a16_ab_h100.md),
 // stream-K / default, m = 64 and 128: 4096x11008 0.82 / 0.91, 11008x4096 0.94 / 0.90, 14336x4096 0.91 / 0.86,
 // 8192x28672 0.91 / 0.91; left out by the rule: 4096x14336 (fills 85 %) 0.99 / 1.08, 4096x4096 1.03 / 0.98.
 // At m = 256 (256-token tiles, 4x the fix-up bytes) stream-K lost (4096x11008 69.3 vs 60.9 us); m = 33..63 untimed.
+// The same rule holds with A from registers (areg_v1, H100: stream-K / one tile per block at m = 64, 4096x11008 0.91,
+// 8192x28672 0.89; left out: 4096x14336 1.08).
 // Whether the warp-specialized kernel's default shape (128-row blocks) takes this weight.
 bool ws_default_fits(const awq_w4_weight& w) { return ws_weight_supported(w) && w.n % 128 == 0; }
 constexpr int kSkMinM = 64, kSkMaxM = 128;
@@ -41,11 +44,11 @@ bool streamk_by_default(const awq_w4_weight& w, int m) {
     const double fill = (double)tiles / (((tiles + sms - 1) / sms) * sms);
     return fill < 0.8 || w.k >= 8192;
 }
-constexpr int kWgmmaMinM = 33, kWsMinM = 65, kWgmmaMaxM = 512;
+constexpr int kWgmmaMinM = 33, kSerialMaxM = 512, kWsMaxM = 1024;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
-    if (m < kWgmmaMinM || m > kWgmmaMaxM) return 0;
-    if (streamk_by_default(w, m)) return 3;
-    return m >= kWsMinM && ws_default_fits(w) ? 3 : 1;
+    if (m < kWgmmaMinM) return 0;
+    if (ws_default_fits(w)) return m <= kWsMaxM ? 4 : 0;
+    return m <= kSerialMaxM ? 1 : 0;
 }
 
 // Workspace: [counters 64 KiB][partials: 128 * n floats][dequantized W: n * k * 2 bytes], and at least
@@ -401,8 +404,9 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.tokens = opt.tokens;
         cfg.wn = opt.warp_tiles;
         cfg.stages = opt.stages;
-        cfg.wg = opt.wgmma > 0 ? std::min(opt.wgmma, 3) : wgmma_by_default(*w, m);
-        cfg.a_regs = opt.wgmma == 4;
+        const int wg_opt = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
+        cfg.wg = std::min(wg_opt, 3);
+        cfg.a_regs = wg_opt == 4;
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
         if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
             return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3, 4)");
