@@ -9,6 +9,10 @@ LIB=$1 K=$2 N=$3 M=$4 DIR=$5
 shift 5
 NCU=${NCU:-/usr/local/cuda/bin/ncu}
 mkdir -p "$DIR"
+STALLS=$(for r in long_scoreboard short_scoreboard wait math_pipe_throttle mio_throttle lg_throttle barrier membar \
+  not_selected selected dispatch_stall drain no_instruction imc_miss sleeping tex_throttle; do
+  printf 'smsp__average_warps_issue_stalled_%s_per_issue_active.ratio,' $r; done)
+STALLS=${STALLS%,}
 i=0
 for cfg in "$@"; do
   f="$DIR/ncu_${K}_${N}_${M}_$i.txt"; i=$((i + 1))
@@ -17,5 +21,10 @@ for cfg in "$@"; do
   timeout 120 $NCU --set full --clock-control none -k regex:'w4a16|gemm|nvjet|xmma|cutlass|sm90' --launch-skip 3 \
     --launch-count 1 --print-units base python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg > "$f" 2>&1
   echo "rc=$?"
+  # the stall reasons (warps stalled per issued instruction), which the full set's page shows only as a chart
+  timeout 60 $NCU --metrics "$STALLS" --clock-control none -k regex:'w4a16|gemm|nvjet|xmma|cutlass|sm90' --launch-skip 3 \
+    --launch-count 1 python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg 2>&1 | grep -E "^ +smsp__" |
+    sed -E 's/smsp__average_warps_issue_stalled_([a-z_]+)_per_issue_active.ratio/stall_\1/' | awk '{$1=$1; print}' |
+    sort -k3 -g -r | head -8 | tee -a "$f"
   grep -E "probe |^  [a-zA-Z_0-9]+.*\(|Duration|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|Compute \(SM\) Throughput|Shared Memory|Registers Per|Achieved Occupancy|Issue Slots Busy|No Eligible|Executed Ipc A" "$f" | head -24
 done
