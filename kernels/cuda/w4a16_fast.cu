@@ -71,6 +71,15 @@ bool wgmma_can_split(const FastConfig& c) {
     return false;
 }
 
+bool ws_streamk_supported(const FastConfig& c) {
+#define AWQ_WS_SK(TN, WN, ST, RA)                                                                   \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0))       \
+        return !WsShape<TN, WN, ST, RA != 0>::kYInRing;
+    AWQ_WS_SHAPES(AWQ_WS_SK)
+#undef AWQ_WS_SK
+    return false;
+}
+
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
 
 bool fast_decode_supported(const FastConfig& c) {

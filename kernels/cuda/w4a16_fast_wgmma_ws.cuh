@@ -60,7 +60,11 @@ struct WsShape {
     static constexpr int kA = STAGES * kStage;  // per consumer: A buffers [2][WN][8 KB] (not kRegA), its y staging
     static constexpr int kABuf = WN * 8192;
     static constexpr int kStaging = 4 * WN * TN * 32;  // four warps' y staging (wgmma_store_y)
-    static constexpr int kRegion = !kRegA && 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
+    // A-from-registers rings too deep to leave room for the y staging (256 tokens, 3 stages) stage y in the ring
+    // once every unit is consumed: one tile per block (or per K slice) only, not stream-K, whose producer is still
+    // filling the ring when a tile ends.
+    static constexpr bool kYInRing = kRegA && kA + kConsumers * kStaging + 16 * STAGES + 16 + 1024 > 227 * 1024;
+    static constexpr int kRegion = kYInRing ? 0 : !kRegA && 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
     static constexpr int kBars = kA + kConsumers * kRegion;  // full[STAGES], empty[STAGES], flags[kConsumers]
     static constexpr int kSmem = kBars + 16 * STAGES + 16 + 1024;  // + alignment slack
     static constexpr size_t kReduceBytes = (size_t)WN * kAcc * 128 * kConsumers * sizeof(float);
@@ -339,6 +343,12 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
                 }
             }
         }
+        if constexpr (L::kYInRing) {  // the block's one tile: stage y in the ring once both consumers are done with it
+            named_barrier(3, 256);  // (the other consumer's last MMAs may still read x there)
+            wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem + cw * L::kStaging) + wq * (WN * TN * 16), first_tile,
+                                     lane, tok0, p);
+            continue;
+        }
         // y through this consumer's staging (its A buffers: all its MMAs are done, named barrier for every warp's)
         named_barrier(cbar, 128);
         wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(region) + wq * (WN * TN * 16), first_tile, lane, tok0, p);
@@ -357,6 +367,7 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     if (attr != cudaSuccess) return attr;
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, L::kSmem);
     if (grid.y > 1 && (size_t)STAGES * L::kStage < L::kReduceBytes) return cudaErrorInvalidConfiguration;
+    if (p.sk_counters && L::kYInRing) return cudaErrorInvalidConfiguration;
     return launch_fast_kernel(kernel, p, grid, L::kThreads, L::kSmem, pdl, stream, *xmap);
 }
 
@@ -374,7 +385,8 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     X(64, 2, 5, 1)       \
     X(128, 1, 4, 1)      \
     X(128, 2, 3, 1)      \
-    X(256, 1, 2, 1)
+    X(256, 1, 2, 1)      \
+    X(256, 1, 3, 1)
 
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,

@@ -63,6 +63,8 @@ bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_
 inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
     return (size_t)blocks * 1024 * cfg.wn * cfg.tokens;  // [block][2][2 consumers][128 threads][wn * tokens / 2]
 }
+// Whether a warp-specialized shape can run stream-K (not one that stages y in its pipeline ring).
+bool ws_streamk_supported(const FastConfig& cfg);
 // Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).
 bool wgmma_can_split(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;

@@ -252,13 +252,18 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
             cfg.tokens = 128;
         }
     }
-    if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_regs)  // no A buffers: the deepest ring each N has room for
-        cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 ? (cfg.wn == 2 ? 3 : 4) : cfg.wn == 2 ? 5 : 8;
+    // No A buffers: the deepest ring each N has room for (N = 256: 3 stages stage y in the ring, which stream-K cannot)
+    if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_regs)
+        cfg.stages = cfg.tokens == 256 ? (want_streamk ? 2 : 3)
+                     : cfg.tokens == 128 ? (cfg.wn == 2 ? 3 : 4)
+                                         : (cfg.wn == 2 ? 5 : 8);
     if (cfg.wg == 3 && cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
-    if (want_streamk) {
+    if (want_streamk && !ws_streamk_supported(cfg)) {
+        if (sk_asked) return false;
+    } else if (want_streamk) {
         const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
         const int blocks = (int)std::min<long long>(sms, tiles * (w.k / 128));
         if (ws.counters && 2 * tiles <= (long long)(kCounterBytes / sizeof(int)) &&
@@ -414,6 +419,9 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
             const bool shape_ok = wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0;  // else: below
+            if (opt.split_k == -1 && shape_ok && !ws_streamk_supported(cfg))
+                return fail("stream-K (split_k = -1) cannot run tokens=" + std::to_string(cfg.tokens) + " stages=" +
+                            std::to_string(cfg.stages) + ": that shape stages y in its pipeline ring");
             if (opt.split_k == -1 && shape_ok)
                 return fail("stream-K (split_k = -1) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
                             std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes (got " +
