@@ -157,7 +157,12 @@ def main():
                 # ... and with A from registers (wgmma = 4): its heuristic, one tile per block, stream-K
                 for name, kw in (("fast_ws_tile", dict(split_k=1)), ("fast_ws_sk", dict(split_k=-1)),
                                  ("fast_ws_mc", dict(x_multicast=2)), ("fast_wsr", dict(wgmma=4)),
-                                 ("fast_wsr_tile", dict(wgmma=4, split_k=1)), ("fast_wsr_sk", dict(wgmma=4, split_k=-1))):
+                                 ("fast_wsr_tile", dict(wgmma=4, split_k=1)), ("fast_wsr_sk", dict(wgmma=4, split_k=-1)),
+                                 # 64 tokens, 3 stages: two blocks per SM (its own rule, and stream-K)
+                                 ("fast_wsr2", dict(wgmma=4, tokens=64, stages=3)),
+                                 ("fast_wsr2_sk", dict(wgmma=4, tokens=64, stages=3, split_k=-1))):
+                    if kw.get("tokens") == 64 and M > 128:
+                        continue
                     kw = dict(dict(wgmma=3), **kw)
                     if lib.matmul(cp[0], x, ys, **kw) == 0:
                         add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **kw), nb4, graph),

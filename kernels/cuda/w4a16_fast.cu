@@ -80,6 +80,15 @@ bool ws_streamk_supported(const FastConfig& c) {
     return false;
 }
 
+int ws_blocks_per_sm(const FastConfig& c) {
+#define AWQ_WS_BPS(TN, WN, ST, RA)                                                                  \
+    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0))       \
+        return WsShape<TN, WN, ST, RA != 0>::kBlocksPerSm;
+    AWQ_WS_SHAPES(AWQ_WS_BPS)
+#undef AWQ_WS_BPS
+    return 1;
+}
+
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }
 
 bool fast_decode_supported(const FastConfig& c) {

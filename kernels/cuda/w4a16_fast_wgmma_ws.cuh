@@ -69,6 +69,12 @@ struct WsShape {
     static constexpr int kSmem = kBars + 16 * STAGES + 16 + 1024;  // + alignment slack
     static constexpr size_t kReduceBytes = (size_t)WN * kAcc * 128 * kConsumers * sizeof(float);
     static constexpr int kPartialFloats = 128 * WN * kAcc;  // one consumer's share of a tile (stream-K)
+    // Two blocks per SM where both fit (A from registers, 64 tokens, one tile per warp, a shallow ring): four
+    // independent consumers per SM overlap each other's dequantization and MMAs without a shared barrier. The
+    // register budget then has to fit a CTA's launch allocation (384 x 80): producer 32, consumers 104.
+    static constexpr int kBlocksPerSm = kRegA && WN * kAcc <= 32 && 2 * (kSmem + 1024) <= 228 * 1024 ? 2 : 1;
+    static constexpr int kProducerRegs = kBlocksPerSm == 2 ? 32 : 40;
+    static constexpr int kConsumerRegs = kBlocksPerSm == 2 ? 104 : 232;
     static_assert((size_t)STAGES * kStage >= (size_t)kConsumers * kStaging, "output staging must fit");
     static_assert(kSmem <= 227 * 1024, "shared memory per block");
 };
@@ -90,7 +96,8 @@ struct StreamK {
 };
 
 template <class T, int TN, int WN, bool kZeros, int STAGES, bool kRegA>
-__global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
+__global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksPerSm))
+    w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
     using E = Elt<T>;
     using L = WsShape<TN, WN, STAGES, kRegA>;
     using Meta = FastMeta<T, false>;
@@ -138,7 +145,7 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
     pdl_wait();  // x comes from the previous kernel, and y may still be read by it
 
     if (role == 0) {
-        regs_dec<40>();
+        regs_dec<L::kProducerRegs>();
         if (tid == 0) {
             const uint32_t bytes =
                 2 * L::kXBox + L::kTiles * 1024 + gps * L::kTiles * 32 + (kZeros ? gps * L::kTiles * 8 : 0);
@@ -172,7 +179,7 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
         return;  // (the copies in flight complete into the block's memory; the consumers wait for them)
     }
 
-    regs_inc<232>();
+    regs_inc<L::kConsumerRegs>();
     const int ctid = tid - 128, cw = role - 1, wtid = ctid & 127, warp = ctid >> 5, wq = warp & 3, lane = tid & 31;
     const int g8 = lane >> 2, t4 = lane & 3, cbar = 1 + cw;  // cbar: this consumer's named barrier
     uint8_t* region = smem + L::kA + cw * L::kRegion;      // its A buffers, between tiles its y staging
@@ -249,44 +256,44 @@ __global__ void __launch_bounds__(384, 1) w4a16_fast_ws_kernel(const FastParams 
 #pragma unroll
                 for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
                 release(it);
-                continue;
-            }
+            } else {
 #pragma unroll
-            for (int c = 0; c < 2; ++c, ++q) {
-                uint8_t* ab = region + (q & 1) * L::kABuf;
+                for (int c = 0; c < 2; ++c, ++q) {
+                    uint8_t* ab = region + (q & 1) * L::kABuf;
 #pragma unroll
-                for (int wi = 0; wi < WN; ++wi) {
-                    uint32_t f[4][4];
-                    dequant(st, c, wi, f);
-                    uint8_t* dst = ab + wi * 8192 + a_lane;
+                    for (int wi = 0; wi < WN; ++wi) {
+                        uint32_t f[4][4];
+                        dequant(st, c, wi, f);
+                        uint8_t* dst = ab + wi * 8192 + a_lane;
 #pragma unroll
-                    for (int j = 0; j < 4; ++j)
+                        for (int j = 0; j < 4; ++j)
 #pragma unroll
-                        for (int i = 0; i < 4; ++i) {
-                            const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
-                            *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = f[j][i];
-                        }
+                            for (int i = 0; i < 4; ++i) {
+                                const int row8 = (i & 1) * 8, piece = 2 * j + (i >> 1);
+                                *reinterpret_cast<uint32_t*>(dst + row8 * 128 + ((piece ^ g8) << 4)) = f[j][i];
+                            }
+                    }
+                    fence_proxy_async();      // the stores above are read by the tensor cores (async proxy)
+                    named_barrier(cbar, 128);  // ... all four warps' rows
+#pragma unroll
+                    for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                    wgmma_fence();
+                    const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) {
+                        const uint64_t xd = x_tile_desc(xaddr + j * 32);
+#pragma unroll
+                        for (int wi = 0; wi < WN; ++wi)
+                            Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
+                    }
+                    wgmma_commit();
+                    wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage free
+#pragma unroll
+                    for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
+                    if (c == 0 && held) release(it - 1);
                 }
-                fence_proxy_async();      // the stores above are read by the tensor cores (async proxy)
-                named_barrier(cbar, 128);  // ... all four warps' rows
-#pragma unroll
-                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-                wgmma_fence();
-                const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
-#pragma unroll
-                for (int j = 0; j < 4; ++j) {
-                    const uint64_t xd = x_tile_desc(xaddr + j * 32);
-#pragma unroll
-                    for (int wi = 0; wi < WN; ++wi)
-                        Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
-                }
-                wgmma_commit();
-                wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage are free
-#pragma unroll
-                for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
-                if (c == 0 && held) release(it - 1);
+                held = true;
             }
-            held = true;
         }
         if constexpr (!kRegA) {  // (the kRegA loop has waited and released every unit)
             wgmma_wait<0>();
@@ -386,7 +393,8 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     X(128, 1, 4, 1)      \
     X(128, 2, 3, 1)      \
     X(256, 1, 2, 1)      \
-    X(256, 1, 3, 1)
+    X(256, 1, 3, 1)      \
+    X(64, 1, 3, 1)
 
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,

@@ -63,6 +63,8 @@ bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_
 inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
     return (size_t)blocks * 1024 * cfg.wn * cfg.tokens;  // [block][2][2 consumers][128 threads][wn * tokens / 2]
 }
+// Blocks per SM a warp-specialized shape is built for (its stream-K grid is that many per SM).
+int ws_blocks_per_sm(const FastConfig& cfg);
 // Whether a warp-specialized shape can run stream-K (not one that stages y in its pipeline ring).
 bool ws_streamk_supported(const FastConfig& cfg);
 // Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).

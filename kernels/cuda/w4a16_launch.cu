@@ -265,7 +265,8 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
         if (sk_asked) return false;
     } else if (want_streamk) {
         const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
-        const int blocks = (int)std::min<long long>(sms, tiles * (w.k / 128));
+        const long long slots = (long long)sms * ws_blocks_per_sm(cfg);
+        const int blocks = (int)std::min<long long>(slots, tiles * (w.k / 128));
         if (ws.counters && 2 * tiles <= (long long)(kCounterBytes / sizeof(int)) &&
             tiles * (w.k / 128) * (blocks + 1) < (1ll << 31) && ws_streamk_partial_bytes(cfg, blocks) <= ws.scratch_bytes) {
             cfg.streamk = blocks;
