@@ -9,9 +9,9 @@
 // the tensor cores' idle time. Here:
 //   - the A operand comes from shared memory too (wgmma with two descriptors): a consumer dequantizes chunk i+1
 //     into the other of its two A buffers (plain stores + proxy fence) while its MMAs on chunk i are in flight;
-//     or (kRegA, opt-in as options.wgmma = 4) from registers, a whole 128-k unit at a time, each consumer serial
-//     and the two consumers overlapping each other: half the shared-memory traffic per MMA (no A stores and
-//     reads), and the freed A buffers go to more stages;
+//     or (kRegA, options.wgmma = 4, the default since session 13) from registers, a whole 128-k unit at a time,
+//     each consumer serial and the two consumers overlapping each other: half the shared-memory traffic per MMA
+//     (no A stores and reads), and the freed A buffers go to more stages (NOTES.md v17: 1.1-1.5x faster);
 //   - one producer thread moves everything with the TMA unit and bulk copies (no address arithmetic or copy
 //     instructions in the consumers), tracked by full/empty barriers per stage (hopper_async.cuh), so the two
 //     consumers run out of phase instead of in lockstep;
@@ -20,21 +20,22 @@
 // Layout: the fast layout (kernels/cpu/w4_layouts.h). A stage is one 128-k unit, in which every tile's two
 // 64-k chunks are 1024 contiguous bytes and consecutive tiles follow each other: a block's weights for one unit
 // are one bulk copy of kTiles KB. Scales and zeros are group-major [k/group][n/16][8]: one bulk copy per group.
-// Block: 384 threads. Warpgroup 0 = producer (registers cut to 40); warpgroups 1, 2 = consumers: consumer c,
-// sub-tile s holds the 64 rows of tiles (c * WN + s) * 4 + 0..3 of the block's kRows = 128 * WN rows. TN tokens
-// (wgmma's N). Work per block, three ways: one output tile (grid: token blocks x K slices x row blocks; the K
-// slices of a tile form a cluster and reduce through DSMEM); stream-K (StreamK below: one block per SM, an equal
-// share of the 128-k units of all tiles); or one tile with x multicast (clusters of two row blocks of the same
-// tokens, each loading half of every x stage into both). The last two are opt-in: neither beat the first on the
-// H100 (experiments/kernels/NOTES.md v15, v16).
+// Block: 384 threads. Warpgroup 0 = producer (registers cut to 40, or 32 at two blocks per SM); warpgroups 1, 2 =
+// consumers: consumer c, sub-tile s holds the 64 rows of tiles (c * WN + s) * 4 + 0..3 of the block's
+// kRows = 128 * WN rows. TN tokens (wgmma's N). Work per block, three ways: one output tile (grid: token blocks x
+// K slices x row blocks; the K slices of a tile form a cluster and reduce through DSMEM); stream-K (StreamK
+// below: one block per SM, two for the shape built for two, each an equal share of the 128-k units of all tiles;
+// the default at m = 64..128 on large weights, w4a16_launch.cu); or one tile with x multicast (clusters of two row
+// blocks of the same tokens, each loading half of every x stage into both; opt-in, slower on the H100, NOTES v16).
 // Shared memory per stage (1024-aligned):
 //   X  2 x TN x 128 B: the unit's two 64-k boxes of x, written by the TMA in the 128-byte swizzle (piece p of
 //      token r at r * 128 + ((p ^ (r & 7)) << 4)); rows past m arrive as zeros
 //   W  kTiles x 1024 B (tile t, chunk c, lane l at t * 1024 + c * 512 + l * 16)
 //   S  up to 4 groups x kTiles x 32 B of scale words; Z  up to 4 x kTiles x 8 B of zero bytes
-// then per consumer two A buffers of WN x 64 rows x 64 k (8 KB each, the same 128-byte swizzle, K-major), then
-// the barriers. Bytes a launch must move: as w4a16_fast_wgmma.cuh (weights once per token block, x once per
-// row block from L2, y once), with half (WN = 1) or a quarter (WN = 2) of its x traffic per weight byte.
+// then per consumer two A buffers of WN x 64 rows x 64 k (8 KB each, the same 128-byte swizzle, K-major; with A
+// from registers only its y staging, or nothing where y is staged in the ring: kYInRing), then the barriers.
+// Bytes a launch must move: as w4a16_fast_wgmma.cuh (weights once per token block, x once per row block from L2,
+// y once), with half (WN = 1) or a quarter (WN = 2) of its x traffic per weight byte.
 // Requires k % 128 == 0, group <= 128, n % kRows == 0 and 16-byte aligned pointers (checked by the host side).
 #include <cuda.h>
 
