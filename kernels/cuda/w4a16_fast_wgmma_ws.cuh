@@ -72,7 +72,9 @@ struct WsShape {
     static constexpr int kPartialFloats = 128 * WN * kAcc;  // one consumer's share of a tile (stream-K)
     // Two blocks per SM where both fit (A from registers, 64 tokens, one tile per warp, a shallow ring): four
     // independent consumers per SM overlap each other's dequantization and MMAs without a shared barrier. The
-    // register budget then has to fit a CTA's launch allocation (384 x 80): producer 32, consumers 104.
+    // register budget then has to fit a CTA's launch allocation (384 x 80): producer 32, consumers 104. That
+    // assumes ptxas's 80 registers at launch (its -v report for these instances); with fewer, the consumers'
+    // setmaxnreg.inc would wait forever (device_run_ws.sh runs the smoke driver under a timeout for that).
     static constexpr int kBlocksPerSm = kRegA && WN * kAcc <= 32 && 2 * (kSmem + 1024) <= 228 * 1024 ? 2 : 1;
     static constexpr int kProducerRegs = kBlocksPerSm == 2 ? 32 : 40;
     static constexpr int kConsumerRegs = kBlocksPerSm == 2 ? 104 : 232;
