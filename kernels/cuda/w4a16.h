@@ -84,7 +84,7 @@ typedef struct {
     float norm_eps;
     int norm_on_output;
     // Fast layout: which tensor-core kernel. 0 = by m and the weight's shape (wgmma_by_default in w4a16_launch.cu:
-    // the warp-specialized kernel with A from registers (4) for m = 33..1024, with its stream-K for m = 64..128 on
+    // the warp-specialized kernel with A from registers (4) for m = 33..1024, with its stream-K for m = 33..128 on
     // weights whose tiles fill the GPU's last wave badly or whose K >= 8192; the serial wgmma kernel for m = 33..512
     // where the warp-specialized one cannot read the weight), unless tokens, warp_tiles or stages are given: those
     // name an mma.sync kernel's block;

@@ -25,7 +25,7 @@
 // kRows = 128 * WN rows. TN tokens (wgmma's N). Work per block, three ways: one output tile (grid: token blocks x
 // K slices x row blocks; the K slices of a tile form a cluster and reduce through DSMEM); stream-K (StreamK
 // below: one block per SM, two for the shape built for two, each an equal share of the 128-k units of all tiles;
-// the default at m = 64..128 on large weights, w4a16_launch.cu); or one tile with x multicast (clusters of two row
+// the default at m = 33..128 on large weights, w4a16_launch.cu); or one tile with x multicast (clusters of two row
 // blocks of the same tokens, each loading half of every x stage into both; opt-in, slower on the H100, NOTES v16).
 // Shared memory per stage (1024-aligned):
 //   X  2 x TN x 128 B: the unit's two 64-k boxes of x, written by the TMA in the 128-byte swizzle (piece p of
