@@ -372,8 +372,13 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
                           int* occupancy) {
     using L = WsShape<TN, WN, STAGES, kRegA>;
     auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, kRegA>;
-    static const cudaError_t attr =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
+    static const cudaError_t attr = [&] {
+        const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
+        // two blocks per SM need the largest shared-memory carveout (the driver may otherwise pick one that holds one)
+        if (e != cudaSuccess || L::kBlocksPerSm == 1) return e;
+        return cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                    (int)cudaSharedmemCarveoutMaxShared);
+    }();
     if (attr != cudaSuccess) return attr;
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, L::kSmem);
     if (grid.y > 1 && (size_t)STAGES * L::kStage < L::kReduceBytes) return cudaErrorInvalidConfiguration;
