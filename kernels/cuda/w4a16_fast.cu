@@ -46,11 +46,7 @@ bool wgmma_config_supported(const FastConfig& c) {
     if (c.tokens == TN && c.wg == WG && c.wn == WN && c.stages == ST) return true;
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_KNOWN)
 #undef AWQ_WGMMA_KNOWN
-#define AWQ_WS_KNOWN(TN, WN, ST, RA) \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0)) return true;
-    AWQ_WS_SHAPES(AWQ_WS_KNOWN)
-#undef AWQ_WS_KNOWN
-    return false;
+    return visit_ws_shape(c, false, [](auto) { return true; });
 }
 
 bool wgmma_can_split(const FastConfig& c) {
@@ -61,32 +57,18 @@ bool wgmma_can_split(const FastConfig& c) {
     }
     AWQ_WGMMA_SHAPES(AWQ_WGMMA_SPLITS)
 #undef AWQ_WGMMA_SPLITS
-#define AWQ_WS_SPLITS(TN, WN, ST, RA)                                                        \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0)) { \
-        using L = WsShape<TN, WN, ST, RA != 0>;                                              \
-        return (size_t)ST * L::kStage >= L::kReduceBytes;                                    \
-    }
-    AWQ_WS_SHAPES(AWQ_WS_SPLITS)
-#undef AWQ_WS_SPLITS
-    return false;
+    return visit_ws_shape(c, false, [](auto shape) {
+        using L = decltype(shape);
+        return (size_t)L::kStages * L::kStage >= L::kReduceBytes;
+    });
 }
 
 bool ws_streamk_supported(const FastConfig& c) {
-#define AWQ_WS_SK(TN, WN, ST, RA)                                                                   \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0))       \
-        return !WsShape<TN, WN, ST, RA != 0>::kYInRing;
-    AWQ_WS_SHAPES(AWQ_WS_SK)
-#undef AWQ_WS_SK
-    return false;
+    return visit_ws_shape(c, false, [](auto shape) { return !decltype(shape)::kYInRing; });
 }
 
 int ws_blocks_per_sm(const FastConfig& c) {
-#define AWQ_WS_BPS(TN, WN, ST, RA)                                                                  \
-    if (c.tokens == TN && c.wg == 3 && c.wn == WN && c.stages == ST && c.a_regs == (RA != 0))       \
-        return WsShape<TN, WN, ST, RA != 0>::kBlocksPerSm;
-    AWQ_WS_SHAPES(AWQ_WS_BPS)
-#undef AWQ_WS_BPS
-    return 1;
+    return visit_ws_shape(c, 1, [](auto shape) { return decltype(shape)::kBlocksPerSm; });
 }
 
 int fast_small_chunk_align(int group) { return std::max(2, group / 64); }

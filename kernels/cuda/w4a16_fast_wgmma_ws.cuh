@@ -48,6 +48,8 @@ namespace awq::cuda {
 
 template <int TN, int WN, int STAGES, bool kRegA>
 struct WsShape {
+    static constexpr int kTokens = TN, kWarpTiles = WN, kStages = STAGES;
+    static constexpr bool kARegs = kRegA;
     static constexpr int kConsumers = 2;
     static constexpr int kThreads = 128 * (1 + kConsumers);
     static constexpr int kTiles = 4 * kConsumers * WN;
@@ -388,7 +390,7 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
 
 // The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k, A from registers RA);
 // the warpgroup count is 3 (FastConfig::wg == 3; RA = FastConfig::a_regs, options.wgmma = 4). Without A buffers
-// the RA shapes have room for more stages. Keep in sync with wgmma_config_supported.
+// the RA shapes have room for more stages. visit_ws_shape matches a configuration to them.
 #define AWQ_WS_SHAPES(X) \
     X(64, 1, 4, 0)       \
     X(64, 2, 4, 0)       \
@@ -404,16 +406,28 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     X(256, 1, 3, 1)      \
     X(64, 1, 3, 1)
 
+// f(WsShape<...>{}) for the warp-specialized shape that cfg names (wg 3), or `none` where it names none: the one
+// place that matches a configuration to an instance, for the launch and for the host's questions about a shape.
+template <class R, class F>
+R visit_ws_shape(const FastConfig& cfg, R none, F&& f) {
+#define AWQ_WS_VISIT(TN, WN, ST, RA)                                                                    \
+    if (cfg.wg == 3 && cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST && cfg.a_regs == (RA != 0)) \
+        return f(WsShape<TN, WN, ST, RA != 0>{});
+    AWQ_WS_SHAPES(AWQ_WS_VISIT)
+#undef AWQ_WS_VISIT
+    return none;
+}
+
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,
                         cudaStream_t stream, int* occupancy) {
-#define AWQ_WS_CASE(TN, WN, ST, RA)                                                                              \
-    if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST && cfg.a_regs == (RA != 0))                         \
-        return zeros ? ws_launch_one<T, TN, WN, true, ST, RA != 0>(p, xmap, grid, cfg.pdl, stream, occupancy)     \
-                     : ws_launch_one<T, TN, WN, false, ST, RA != 0>(p, xmap, grid, cfg.pdl, stream, occupancy);
-    AWQ_WS_SHAPES(AWQ_WS_CASE)
-#undef AWQ_WS_CASE
-    return cudaErrorInvalidConfiguration;
+    return visit_ws_shape(cfg, cudaErrorInvalidConfiguration, [&](auto shape) {
+        using L = decltype(shape);
+        return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kARegs>(p, xmap, grid, cfg.pdl,
+                                                                                                 stream, occupancy)
+                     : ws_launch_one<T, L::kTokens, L::kWarpTiles, false, L::kStages, L::kARegs>(p, xmap, grid, cfg.pdl,
+                                                                                                  stream, occupancy);
+    });
 }
 
 }  // namespace awq::cuda
