@@ -3,7 +3,8 @@
 # (shared-memory and L2 throughput, tensor-pipe use, stall reasons) against cuBLAS on the same shape.
 # Usage (from experiments/kernels, GPU machine): bash profile_ws.sh LIB K N M OUTDIR "PROBE ARGS" ["PROBE ARGS" ...]
 #   PROBE ARGS = w4a16_probe.py options, e.g. "--opts default", "--opts wgmma=3,split_k=1", "--cublas"
-# Writes OUTDIR/ncu_K_N_M_<i>.txt (the full details page) and prints the headline lines of each.
+# Writes OUTDIR/ncu_K_N_M_<i>.txt (the full details page) and prints the headline lines of each; with SOURCE=1 also
+# OUTDIR/sass_K_N_M_<i>.csv (the source page: every SASS instruction's counters and warp-stall samples, our kernel only).
 set -uo pipefail
 LIB=$1 K=$2 N=$3 M=$4 DIR=$5
 shift 5
@@ -26,5 +27,13 @@ for cfg in "$@"; do
     --launch-count 1 python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg 2>&1 | grep -E "^ +smsp__" |
     sed -E 's/smsp__average_warps_issue_stalled_([a-z_]+)_per_issue_active.ratio/stall_\1/' | awk '{$1=$1; print}' |
     sort -k3 -g -r | head -8 | tee -a "$f"
+  if [ -n "${SOURCE:-}" ]; then  # per-SASS-instruction counters and stall samples, as CSV (the report kept too)
+    timeout 120 $NCU --set full --import-source yes --clock-control none -k regex:'w4a16_fast_ws' --launch-skip 3 \
+      --launch-count 1 -f -o "$DIR/rep_${K}_${N}_${M}_$((i - 1))" python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg \
+      > /dev/null 2>&1
+    $NCU -i "$DIR/rep_${K}_${N}_${M}_$((i - 1)).ncu-rep" --page source --csv --print-source sass \
+      > "$DIR/sass_${K}_${N}_${M}_$((i - 1)).csv" 2> "$DIR/sass_${K}_${N}_${M}_$((i - 1)).err"
+    echo "source page rc=$? $(wc -l < "$DIR/sass_${K}_${N}_${M}_$((i - 1)).csv") lines"
+  fi
   grep -E "probe |^  [a-zA-Z_0-9]+.*\(|Duration|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|Compute \(SM\) Throughput|Shared Memory|Registers Per|Achieved Occupancy|Issue Slots Busy|No Eligible|Executed Ipc A" "$f" | head -24
 done

@@ -2,7 +2,11 @@
 AutoAWQ's default Triton path, group 128 asymmetric, fp16 activations, on the issue's shapes and m.
 
 Timing: median over many repetitions; m <= 256 inside a CUDA graph (one graph replays R calls, time per call
-= replay time / R, median over replays), larger m eagerly with events around each call. Every timed call
+= replay time / R), larger m eagerly with events around batches of back-to-back calls. Every variant of one
+(shape, m) is prepared first (warm-up, graph capture), then timed in ROUNDS interleaved rounds (one sample per
+variant per round, the order rotated and reversed between rounds), and its time is the median of its samples:
+the GPU's clock and power state drift over a run by up to ~25 % at m >= 256, and timing the variants one after
+another charged that drift to whichever ran first (NOTES.md v18). Every timed call
 rotates through enough copies of the weights that they cannot stay in the 60 MB L2 (>= 256 MB in total), so
 the numbers are DRAM numbers. Bytes counted: the weight as stored (4-bit: packed weights + scales + zeros;
 fp16: n*k*2) + x + y. Copy bandwidth is measured in the same run (device-to-device copy, read + write).
@@ -40,8 +44,13 @@ def events_time(fn, iters):
     return statistics.median(ts)
 
 
-def time_call(fn, nbuf, use_graph, replays=15):
-    """fn(i) does one call on buffer set i % nbuf. Returns median microseconds per call."""
+ROUNDS = 15
+
+
+def time_call(fn, nbuf, use_graph):
+    """fn(i) does one call on buffer set i % nbuf (bind loop variables as default arguments: an eager sampler
+    calls fn after the loop that made it has moved on). Returns a sampler: each call of it times one graph replay (or
+    one batch) and returns microseconds per call. Warm-up and capture happen here, not in the samples."""
     for i in range(max(3, nbuf)):
         fn(i)
     torch.cuda.synchronize()
@@ -52,7 +61,7 @@ def time_call(fn, nbuf, use_graph, replays=15):
             for i in range(batch):
                 fn(i)
 
-        return events_time(run_batch, 7) / batch
+        return lambda: events_time(run_batch, 1) / batch
     reps = max(nbuf, 20)
     g = torch.cuda.CUDAGraph()
     s = torch.cuda.Stream()
@@ -64,7 +73,18 @@ def time_call(fn, nbuf, use_graph, replays=15):
     torch.cuda.current_stream().wait_stream(s)
     g.replay()
     torch.cuda.synchronize()
-    return events_time(g.replay, replays) / reps
+    return lambda: events_time(g.replay, 1) / reps
+
+
+def run_interleaved(samplers):
+    """{name: sampler} -> {name: median microseconds}, ROUNDS rounds with every variant once per round."""
+    names = list(samplers)
+    samples = {n: [] for n in names}
+    for r in range(ROUNDS):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in (order[::-1] if r % 2 else order):
+            samples[n].append(samplers[n]())
+    return {n: statistics.median(v) for n, v in samples.items()}
 
 
 def copy_bandwidth():
@@ -115,12 +135,10 @@ def main():
             ys = torch.empty(M, N, dtype=torch.float16, device="cuda")
             graph = M <= 256
             io = M * K * 2 + M * N * 2
-            res = {}
+            res, pending = {}, {}
 
-            def add(name, us, wb, cfg=""):
-                res[name] = us
-                records.append(dict(K=K, N=N, M=M, variant=name, us=us, tbps=(wb + io) / (us * 1e-6) / 1e12,
-                                    tflops=2 * M * N * K / (us * 1e-6) / 1e12, config=cfg))
+            def add(name, sampler, wb, cfg=""):  # timed later, interleaved with the others of this (shape, m)
+                pending[name] = (sampler, wb, cfg)
 
             add("cublas_fp16", time_call(lambda i: F.linear(x, w16s[i % nb16]), nb16, graph), N * K * 2)
             if M == 1:  # floors of this harness: an empty launch, and streaming the 4-bit bytes with plain loads
@@ -133,7 +151,7 @@ def main():
                         (1, 1, 4), (2, 1, 4), (4, 1, 4), (8, 1, 4), (2, 1, 8), (4, 1, 8), (1, 2, 4),
                         (2, 2, 2), (2, 2, 4), (4, 2, 2), (4, 2, 4), (8, 2, 2), (2, 2, 8), (4, 2, 8)):
                     add(f"pattern_w{wp_}_t{tp_}_d{dp_}",
-                        time_call(lambda i: lib.pattern_read(copies["fast"][i % nb4], sink, wp_, tp_, dp_), nb4, True),
+                        time_call(lambda i, a=(wp_, tp_, dp_): lib.pattern_read(copies["fast"][i % nb4], sink, *a), nb4, True),
                         wbytes4)
             for name in ("fast", "gemm", "gemv"):
                 cp = copies[name]
@@ -142,16 +160,16 @@ def main():
                     print(f"{name} M={M}: {lib.error()}")
                     continue
                 cfg = lib.config()
-                add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
+                add(name, time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys), nb4, graph), wbytes4, cfg)
             if M >= 4:  # the wgmma kernel (one warpgroup, the rest of its shape by its heuristic), at every m
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=1) == 0:
-                    add("fast_wgmma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=1), nb4, graph), wbytes4,
+                    add("fast_wgmma", time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys, wgmma=1), nb4, graph), wbytes4,
                         lib.config())
             if M >= 16 and not os.environ.get("W4_NO_WS"):  # the warp-specialized wgmma kernel (its heuristic)
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=3) == 0:
-                    add("fast_ws", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=3), nb4, graph), wbytes4,
+                    add("fast_ws", time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys, wgmma=3), nb4, graph), wbytes4,
                         lib.config())
                 # ... one block per tile, K unsplit; stream-K; x multicast to pairs of row blocks
                 # ... and with A from registers (wgmma = 4): its heuristic, one tile per block, stream-K
@@ -165,24 +183,24 @@ def main():
                         continue
                     kw = dict(dict(wgmma=3), **kw)
                     if lib.matmul(cp[0], x, ys, **kw) == 0:
-                        add(name, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **kw), nb4, graph),
+                        add(name, time_call(lambda i, cp=cp, kw=kw: lib.matmul(cp[i % nb4], x, ys, **kw), nb4, graph),
                             wbytes4, lib.config())
             if M >= 9:  # without the wgmma kernel: the mma.sync kernels or dequantize + cuBLAS, as before it
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, wgmma=-1) == 0:
-                    add("fast_mma", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, wgmma=-1), nb4, graph), wbytes4,
+                    add("fast_mma", time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys, wgmma=-1), nb4, graph), wbytes4,
                         lib.config())
             if M <= 64:  # the default configuration again, launched with programmatic dependent launch
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, pdl=1) == 0:
-                    add("fast_pdl", time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, pdl=1), nb4, graph), wbytes4,
+                    add("fast_pdl", time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys, pdl=1), nb4, graph), wbytes4,
                         lib.config())
             if awq is not None:
                 tens = [c.awq_tensors() for c in copies["gemm"]]
                 if M < 1024:  # AutoAWQ's WQLinear_GEMM forward: Triton GEMM below 1024 tokens
-                    f = lambda i: awq.awq_gemm_triton(x, *tens[i % nb4], split_k_iters=8)
+                    f = lambda i, tens=tens: awq.awq_gemm_triton(x, *tens[i % nb4], split_k_iters=8)
                 else:  # ... and Triton dequantize + torch.matmul from 1024 on
-                    f = lambda i: torch.matmul(x, awq.awq_dequantize_triton(*tens[i % nb4]))
+                    f = lambda i, tens=tens: torch.matmul(x, awq.awq_dequantize_triton(*tens[i % nb4]))
                 add("autoawq_triton", time_call(f, nb4, graph), wbytes4)
             # Tuning sweeps for the fast kernel (recorded, not part of the headline table).
             sweeps = []
@@ -222,7 +240,13 @@ def main():
                 if lib.matmul(cp[0], x, ys, **sw) != 0:
                     continue
                 cfg = lib.config()
-                add("fast:" + cfg, time_call(lambda i: lib.matmul(cp[i % nb4], x, ys, **sw), nb4, graph), wbytes4, cfg)
+                add("fast:" + cfg, time_call(lambda i, cp=cp, sw=sw: lib.matmul(cp[i % nb4], x, ys, **sw), nb4, graph), wbytes4, cfg)
+            times = run_interleaved({n: v[0] for n, v in pending.items()})
+            for name, (_, wb, cfg) in pending.items():
+                us = res[name] = times[name]
+                records.append(dict(K=K, N=N, M=M, variant=name, us=us, tbps=(wb + io) / (us * 1e-6) / 1e12,
+                                    tflops=2 * M * N * K / (us * 1e-6) / 1e12, config=cfg))
+            del pending
             line = " ".join(f"{k}={v:.1f}" for k, v in res.items() if ":" not in k)
             best = min((v, k) for k, v in res.items() if k.startswith("fast:") or k == "fast")
             print(f"K={K} N={N} M={M}: {line} | best fast {best[0]:.1f} ({best[1]}) [{time.time() - t_start:.0f}s]",
@@ -239,7 +263,8 @@ def main():
 
     lines = [f"# W4A16 kernels benchmark\n",
              f"Machine: {dev} (through the device tool); measured copy bandwidth {bw:.2f} TB/s (read + write). "
-             f"Group 128, asymmetric, fp16 activations. Times in microseconds, median; m <= 256 in CUDA graphs; "
+             f"Group 128, asymmetric, fp16 activations. Times in microseconds, median of {ROUNDS} samples taken in "
+             f"rounds interleaved over all variants of a (shape, m); m <= 256 in CUDA graphs; "
              f"weights rotated through >= 256 MB so they come from DRAM. Speed-ups are cuBLAS time / our time.\n",
              "Columns: `fast` = default call (no PDL); `fast+pdl` = same kernel launched with programmatic dependent launch "
              "(weights stream while the previous kernel finishes; the benchmark's previous kernel is the same matmul); "
