@@ -37,7 +37,7 @@ def main():
             sys.stdout.write(markdown(json.load(f)))
         return
     import torch
-    from w4a16_bench import time_call
+    from w4a16_bench import time_median
     so = ctypes.CDLL(sys.argv[1])
     so.awq_decode_last_error.restype = ctypes.c_char_p
     so.awq_decode_attention_scratch_floats.restype = ctypes.c_size_t
@@ -92,9 +92,9 @@ def main():
 
             row = dict(shape=name, batch=B, q_heads=nh, kv_heads=nkv, head_dim=hd, capacity=cap, position=pos)
             for pdl in (0, 1):
-                row[f"rope_then_attention_pdl{pdl}_us"] = time_call(lambda i: (rope(i, pdl), attention(i, pdl)), LAYERS, True)
-                row[f"rope_attention_pdl{pdl}_us"] = time_call(lambda i: fused(i, pdl), LAYERS, True)
-                row[f"attention_only_pdl{pdl}_us"] = time_call(lambda i: attention(i, pdl), LAYERS, True)
+                row[f"rope_then_attention_pdl{pdl}_us"] = time_median(lambda i: (rope(i, pdl), attention(i, pdl)), LAYERS, True)
+                row[f"rope_attention_pdl{pdl}_us"] = time_median(lambda i: fused(i, pdl), LAYERS, True)
+                row[f"attention_only_pdl{pdl}_us"] = time_median(lambda i: attention(i, pdl), LAYERS, True)
             records.append(row)
             print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     if len(sys.argv) > 2:

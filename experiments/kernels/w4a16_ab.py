@@ -2,11 +2,14 @@
 R rounds per (shape, m), so that drift of the machine (clocks, temperature, neighbours) reaches both alike. The same
 configuration timed at two moments of one w4a16_bench.py run differed by up to 15 % (NOTES.md v16), which is the
 size of the effects a dispatch rule has to decide on.
-Timing as w4a16_bench.py (time_call: CUDA graphs up to m = 256, weights rotated through >= 256 MB).
+Timing as w4a16_bench.py (time_call: CUDA graphs up to m = 256, weights rotated through >= 256 MB): each side is
+captured once, then every round takes three samples of each side (order alternating between rounds).
+--lib-b LIB_B: side B calls a second build of the library (its own packed weights and workspace): a code change
+against the build before it, in one process.
 Prints per (shape, m) the median microseconds of each side, the median and range of the per-round ratios B / A
 (< 1: B faster), and writes OUT_PREFIX.json and OUT_PREFIX.md.
-Usage: python3 w4a16_ab.py LIB OUT_PREFIX --a default --b wgmma=3,split_k=-1 [--shapes K:N,...] [--ms 64,128]
-       [--rounds 5]"""
+Usage: python3 w4a16_ab.py LIB OUT_PREFIX --a default --b wgmma=3,split_k=-1 [--lib-b LIB_B] [--shapes K:N,...]
+       [--ms 64,128] [--rounds 5]"""
 import json
 import math
 import statistics
@@ -29,6 +32,7 @@ def parse_opts(text):
 
 def main():
     lib = W4Lib(sys.argv[1])
+    lib_b = W4Lib(option("--lib-b")) if option("--lib-b") else lib
     prefix = sys.argv[2]
     a_opts, b_opts = parse_opts(option("--a")), parse_opts(option("--b"))
     shapes = ([tuple(int(v) for v in kn.split(":")) for kn in option("--shapes").split(",")]
@@ -36,28 +40,39 @@ def main():
     ms = [int(v) for v in option("--ms").split(",")] if option("--ms") else [64, 128]
     rounds = int(option("--rounds") or 5)
     dev = torch.cuda.get_device_name()
-    print(f"device {dev}; A = {a_opts or 'default'}; B = {b_opts or 'default'}; {rounds} rounds", flush=True)
+    b_name = (b_opts or "default") if lib_b is lib else f"{b_opts or 'default'} of {option('--lib-b')}"
+    print(f"device {dev}; A = {a_opts or 'default'}; B = {b_name}; {rounds} rounds", flush=True)
     records = []
     for (K, N) in shapes:
         canon = Canonical(N, K, GROUP, False, K * 7 + N)
-        w = lib.pack(FAST, canon)
-        nb = max(1, math.ceil(ROTATE_BYTES / w.nbytes()))
-        copies = [w] + [w.clone() for _ in range(nb - 1)]
-        lib.workspace(N, K)
+        nb = 1
+        copies = {}
+        for name, lb in (("A", lib), ("B", lib_b)):
+            if lb is lib and name == "B":
+                copies["B"] = copies["A"]
+                continue
+            w = lb.pack(FAST, canon)
+            nb = max(1, math.ceil(ROTATE_BYTES / w.nbytes()))
+            copies[name] = [w] + [w.clone() for _ in range(nb - 1)]
+            lb.workspace(N, K)
+        libs = dict(A=lib, B=lib_b)
         for M in ms:
             x = torch.randn(M, K, dtype=torch.float16, device="cuda")
             y = torch.empty(M, N, dtype=torch.float16, device="cuda")
             sides = {}
             for name, opts in (("A", a_opts), ("B", b_opts)):
-                rc = lib.matmul(copies[0], x, y, **opts)
-                sides[name] = dict(opts=opts, rc=rc, config=lib.config() if rc == 0 else lib.error(), us=[])
+                lb, cp = libs[name], copies[name]
+                rc = lb.matmul(cp[0], x, y, **opts)
+                sides[name] = dict(opts=opts, rc=rc, config=lb.config() if rc == 0 else lb.error(), us=[])
             if any(s["rc"] != 0 for s in sides.values()):
                 print(f"K={K} N={N} M={M}: skipped, " + "; ".join(f"{k}: {s['config']}" for k, s in sides.items()))
                 continue
-            for _ in range(rounds):
-                for s in sides.values():
-                    s["us"].append(time_call(lambda i, o=s["opts"]: lib.matmul(copies[i % nb], x, y, **o), nb,
-                                             M <= 256))
+            for name, s in sides.items():
+                s["sample"] = time_call(lambda i, o=s["opts"], lb=libs[name], cp=copies[name]:
+                                        lb.matmul(cp[i % nb], x, y, **o), nb, M <= 256)
+            for r in range(rounds):
+                for s in (list(sides.values())[::-1] if r % 2 else sides.values()):
+                    s["us"].append(statistics.median(s["sample"]() for _ in range(3)))
             ratios = [b / a for a, b in zip(sides["A"]["us"], sides["B"]["us"])]
             rec = dict(K=K, N=N, M=M, a_us=statistics.median(sides["A"]["us"]),
                        b_us=statistics.median(sides["B"]["us"]), ratio=statistics.median(ratios),
@@ -67,7 +82,7 @@ def main():
             print(f"K={K} N={N} M={M}: A {rec['a_us']:.1f} B {rec['b_us']:.1f} us, B/A {rec['ratio']:.3f} "
                   f"[{rec['ratio_min']:.3f}, {rec['ratio_max']:.3f}] | A: {rec['a_config']} | B: {rec['b_config']}",
                   flush=True)
-        del copies, w
+        del copies
         torch.cuda.empty_cache()
     with open(prefix + ".json", "w") as f:
         json.dump(dict(device=dev, a=a_opts, b=b_opts, rounds=rounds, records=records), f, indent=1)

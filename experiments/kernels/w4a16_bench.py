@@ -76,6 +76,12 @@ def time_call(fn, nbuf, use_graph):
     return lambda: events_time(g.replay, 1) / reps
 
 
+def time_median(fn, nbuf, use_graph, samples=ROUNDS):
+    """time_call's sampler, `samples` times in a row: median microseconds per call (one variant on its own)."""
+    sample = time_call(fn, nbuf, use_graph)
+    return statistics.median(sample() for _ in range(samples))
+
+
 def run_interleaved(samplers):
     """{name: sampler} -> {name: median microseconds}, ROUNDS rounds with every variant once per round."""
     names = list(samplers)
