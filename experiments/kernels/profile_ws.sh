@@ -28,12 +28,11 @@ for cfg in "$@"; do
     sed -E 's/smsp__average_warps_issue_stalled_([a-z_]+)_per_issue_active.ratio/stall_\1/' | awk '{$1=$1; print}' |
     sort -k3 -g -r | head -8 | tee -a "$f"
   if [ -n "${SOURCE:-}" ]; then  # per-SASS-instruction counters and stall samples, as CSV (the report kept too)
+    tag="${K}_${N}_${M}_$((i - 1))"
     timeout 120 $NCU --set full --import-source yes --clock-control none -k regex:'w4a16_fast_ws' --launch-skip 3 \
-      --launch-count 1 -f -o "$DIR/rep_${K}_${N}_${M}_$((i - 1))" python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg \
-      > /dev/null 2>&1
-    $NCU -i "$DIR/rep_${K}_${N}_${M}_$((i - 1)).ncu-rep" --page source --csv --print-source sass \
-      > "$DIR/sass_${K}_${N}_${M}_$((i - 1)).csv" 2> "$DIR/sass_${K}_${N}_${M}_$((i - 1)).err"
-    echo "source page rc=$? $(wc -l < "$DIR/sass_${K}_${N}_${M}_$((i - 1)).csv") lines"
+      --launch-count 1 -f -o "$DIR/rep_$tag" python3 w4a16_probe.py "$LIB" "$K" "$N" "$M" 5 $cfg > /dev/null 2>&1
+    $NCU -i "$DIR/rep_$tag.ncu-rep" --page source --csv --print-source sass > "$DIR/sass_$tag.csv" 2> "$DIR/sass_$tag.err"
+    echo "source page rc=$? $(wc -l < "$DIR/sass_$tag.csv") lines"
   fi
   grep -E "probe |^  [a-zA-Z_0-9]+.*\(|Duration|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|Compute \(SM\) Throughput|Shared Memory|Registers Per|Achieved Occupancy|Issue Slots Busy|No Eligible|Executed Ipc A" "$f" | head -24
 done

@@ -43,19 +43,18 @@ def main():
     b_name = (b_opts or "default") if lib_b is lib else f"{b_opts or 'default'} of {option('--lib-b')}"
     print(f"device {dev}; A = {a_opts or 'default'}; B = {b_name}; {rounds} rounds", flush=True)
     records = []
+    libs = dict(A=lib, B=lib_b)
     for (K, N) in shapes:
         canon = Canonical(N, K, GROUP, False, K * 7 + N)
-        nb = 1
-        copies = {}
-        for name, lb in (("A", lib), ("B", lib_b)):
-            if lb is lib and name == "B":
-                copies["B"] = copies["A"]
-                continue
+
+        def packed(lb):  # the weight as lb packs it, rotated through >= ROTATE_BYTES; lb's workspace for this shape
             w = lb.pack(FAST, canon)
-            nb = max(1, math.ceil(ROTATE_BYTES / w.nbytes()))
-            copies[name] = [w] + [w.clone() for _ in range(nb - 1)]
             lb.workspace(N, K)
-        libs = dict(A=lib, B=lib_b)
+            return [w] + [w.clone() for _ in range(math.ceil(ROTATE_BYTES / w.nbytes()) - 1)]
+
+        copies = {"A": packed(lib)}
+        copies["B"] = copies["A"] if lib_b is lib else packed(lib_b)
+        nb = len(copies["A"])
         for M in ms:
             x = torch.randn(M, K, dtype=torch.float16, device="cuda")
             y = torch.empty(M, N, dtype=torch.float16, device="cuda")
@@ -86,7 +85,7 @@ def main():
         torch.cuda.empty_cache()
     with open(prefix + ".json", "w") as f:
         json.dump(dict(device=dev, a=a_opts, b=b_opts, rounds=rounds, records=records), f, indent=1)
-    lines = [f"# A/B: A = {a_opts or 'default'}, B = {b_opts or 'default'} ({dev}, {rounds} alternating rounds)\n",
+    lines = [f"# A/B: A = {a_opts or 'default'}, B = {b_name} ({dev}, {rounds} alternating rounds)\n",
              "Median microseconds per side; B / A = median of the per-round ratios (< 1: B faster), [min, max].\n",
              "| K x N | M | A | B | B / A | range | A config | B config |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
