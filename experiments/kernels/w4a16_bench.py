@@ -184,7 +184,9 @@ def main():
                                  ("fast_wsr_tile", dict(wgmma=4, split_k=1)), ("fast_wsr_sk", dict(wgmma=4, split_k=-1)),
                                  # 64 tokens, 3 stages: two blocks per SM (its own rule, and stream-K)
                                  ("fast_wsr2", dict(wgmma=4, tokens=64, stages=3)),
-                                 ("fast_wsr2_sk", dict(wgmma=4, tokens=64, stages=3, split_k=-1))):
+                                 ("fast_wsr2_sk", dict(wgmma=4, tokens=64, stages=3, split_k=-1)),
+                                 # tokens as M (wgmma = 5: 64 tokens x 128 rows per consumer): its rule, stream-K
+                                 ("fast_tm", dict(wgmma=5, tokens=64)), ("fast_tm_sk", dict(wgmma=5, tokens=64, split_k=-1))):
                     if kw.get("tokens") == 64 and M > 128:
                         continue
                     kw = dict(dict(wgmma=3), **kw)

@@ -191,8 +191,8 @@ def main():
                             ok = "streamk=" in config and torch.equal(y, y2)
                         if ok and mc:
                             ok = "mc=2" in config
-                        if ok and wg == 4:
-                            ok = "areg" in config
+                        if ok and wg in (4, 5):
+                            ok = ("areg" if wg == 4 else "tokm") in config
                         r = dict(what="wgmma", group=group, sym=sym, k=kk, n=nn, dtype=str(dtype)[6:], m=m, tokens=tn,
                                  wg=wg, wn=wn, stages=st, split=split, mc=mc, err=err, ok=ok, config=config)
                         cfg_rows.append(r)
@@ -213,7 +213,9 @@ def main():
                 for mode, kw, tag in (("default", {}, ""), ("stream-K", dict(wgmma=3, split_k=-1), "streamk="),
                                       ("x multicast", dict(wgmma=3, x_multicast=2), "mc=2"),
                                       ("A from registers", dict(wgmma=4), "areg"),
-                                      ("A from registers, stream-K", dict(wgmma=4, split_k=-1), "streamk=")):
+                                      ("A from registers, stream-K", dict(wgmma=4, split_k=-1), "streamk="),
+                                      ("tokens as M", dict(wgmma=5), "tokm"),
+                                      ("tokens as M, stream-K", dict(wgmma=5, split_k=-1), "streamk=")):
                     ys = []
                     for _ in range(2):
                         y = poisoned(m, nn, dtype)

@@ -86,6 +86,16 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_
                  : "memory");
 }
 
+// Atomic add at GPU scope that is both a release (what this thread has seen, including what other threads of the
+// block stored before a barrier it passed, is visible before the count) and an acquire (what the threads that
+// counted before it released is visible after it, to this thread and, past a barrier, to the block). One thread's
+// atom after a named barrier replaces a __threadfence() in every thread (MEMBAR.SC.GPU + ERRBAR + CCTL.IVALL).
+__device__ __forceinline__ int atomic_add_acq_rel_gpu(int* p, int v) {
+    int old;
+    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+    return old;
+}
+
 // Barrier `id` (1..15; 0 is __syncthreads) over `threads` threads, a multiple of 32.
 __device__ __forceinline__ void named_barrier(int id, int threads) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");

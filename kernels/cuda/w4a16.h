@@ -92,7 +92,9 @@ typedef struct {
     // 1 or 2 = the serial wgmma kernel (w4a16_fast_wgmma.cuh, Hopper) with this many warpgroups per block;
     // 3 = the warp-specialized wgmma kernel (w4a16_fast_wgmma_ws.cuh: a TMA producer and two consumer
     // warpgroups; k % 128 == 0, group <= 128, 16-byte aligned qzeros); 4 = the same with the consumers' A operand
-    // from registers instead of shared memory (the default's form). For the wgmma kernels, tokens is their N
+    // from registers instead of shared memory (the default's form); 5 = the same kernel with the roles swapped
+    // (experimental): 64 tokens are the MMA's M (x is A) and each consumer's 128 dequantized weight rows its N
+    // (m64n128k16, B from shared memory; tokens 64, warp_tiles 2, stages 4). For the wgmma kernels, tokens is their N
     // (16..256; 64, 128, 256 for wgmma = 3, 4), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
     // depth and split_k their K slices; 0 = heuristic.
     int wgmma;

@@ -46,10 +46,12 @@
 
 namespace awq::cuda {
 
-template <int TN, int WN, int STAGES, bool kRegA>
+// AM, the consumers' MMA: 0 = weights as A from shared memory (dequantized into A buffers); 1 = weights as A from
+// registers (kRegA); 2 = tokens as M (kTokM): x is A, the dequantized weights are B in the same buffers.
+template <int TN, int WN, int STAGES, int AM>
 struct WsShape {
-    static constexpr int kTokens = TN, kWarpTiles = WN, kStages = STAGES;
-    static constexpr bool kARegs = kRegA;
+    static constexpr int kTokens = TN, kWarpTiles = WN, kStages = STAGES, kAMode = AM;
+    static constexpr bool kRegA = AM == 1, kTokM = AM == 2;
     static constexpr int kConsumers = 2;
     static constexpr int kThreads = 128 * (1 + kConsumers);
     static constexpr int kTiles = 4 * kConsumers * WN;
@@ -84,6 +86,36 @@ struct WsShape {
     static_assert(kSmem <= 227 * 1024, "shared memory per block");
 };
 
+// Tokens as M (kTokM): a consumer's accumulators are one m64nNk16 tile, N = its 64 * WN weight rows. Accumulator
+// 4 i + e holds token 16 * warp + lane / 4 (+8 when e & 2) and weight row 8 i + 2 * (lane % 4) + (e & 1) of the
+// consumer's rows. With fp16, the odd n8 blocks (rows 8..15 of each 16-row tile) carried 16 q: scaled by 1/16 here.
+template <class T, int V>
+__device__ __forceinline__ void tokm_unscale_cols(float (&v)[V]) {
+    if constexpr (std::is_same_v<T, half>) {
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[e] *= ((e >> 2) & 1) ? 0.0625f : 1.f;
+    }
+}
+// y straight from those accumulators: each thread stores pairs of adjacent rows (4 bytes) of its two tokens; a
+// warp's store covers 8 tokens x 16 bytes. (y is 1/16 of the weight bytes at k = 4096 and 64 tokens, so the half-
+// sector stores cost less than a staging round trip would.)
+template <class T, int V>
+__device__ __forceinline__ void tokm_store_y(const float (&v)[V], int row0, int tok0, int wq, int lane,
+                                             const FastParams& p) {
+    using E = Elt<T>;
+    using T2 = typename E::T2;
+    T* y = static_cast<T*>(p.y);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int tok = tok0 + 16 * wq + (lane >> 2) + 8 * h;
+        if (tok >= p.m) continue;
+        T* yr = y + (size_t)tok * p.n + row0 + 2 * (lane & 3);
+#pragma unroll
+        for (int i = 0; i < V / 4; ++i)
+            *reinterpret_cast<T2*>(yr + 8 * i) = E::from_float2(v[4 * i + 2 * h], v[4 * i + 2 * h + 1]);
+    }
+}
+
 // Stream-K (p.sk_counters set): gridDim.x blocks, one per SM, share the launch's work evenly in 128-k units of the
 // linear order (token block, row block, unit), unit fastest. A block's range starts and ends anywhere: it covers
 // the end of one tile, whole tiles, the start of another. Whole tiles go straight to y; each consumer's share of
@@ -100,11 +132,13 @@ struct StreamK {
     __device__ int owner(int u) const { return ((u + 1) * blocks - 1) / total; }
 };
 
-template <class T, int TN, int WN, bool kZeros, int STAGES, bool kRegA>
-__global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksPerSm))
+template <class T, int TN, int WN, bool kZeros, int STAGES, int AM>
+__global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerSm))
     w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
     using E = Elt<T>;
-    using L = WsShape<TN, WN, STAGES, kRegA>;
+    using L = WsShape<TN, WN, STAGES, AM>;
+    constexpr bool kRegA = L::kRegA, kTokM = L::kTokM;
+    static_assert(!kTokM || TN == 64, "tokens as M: one m64 tile of tokens per block");
     using Meta = FastMeta<T, false>;
     extern __shared__ uint8_t smem_raw[];
     // The swizzle is a function of address bits 4..9: stage and A buffer bases must be 1024-byte aligned.
@@ -223,6 +257,8 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
     int it = 0;       // units consumed so far; stage it % STAGES
     bool held = false;  // whether stage (it - 1) % STAGES is still to be released
     float acc[WN][L::kAcc];
+    // tokens as M: the same registers as one m64n(64 WN)k16 accumulator tile
+    float(&accf)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
     for (int lin = lin_begin; lin < lin_end;) {
         const int tl = lin / units;
         const int seg_end = min(lin_end, (tl + 1) * units);
@@ -250,9 +286,10 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
 #pragma unroll
                 for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
                 wgmma_fence();
+                const uint64_t xd0 = x_tile_desc(sbase + s * L::kStage);
 #pragma unroll
                 for (int j = 0; j < 8; ++j) {
-                    const uint64_t xd = x_tile_desc(sbase + s * L::kStage + (j >> 2) * L::kXBox + (j & 3) * 32);
+                    const uint64_t xd = desc_plus(xd0, (j >> 2) * L::kXBox + (j & 3) * 32);
 #pragma unroll
                     for (int wi = 0; wi < WN; ++wi) Wgmma<T, TN>::mma(acc[wi], a[j >> 2][wi][j & 3], xd);
                 }
@@ -284,12 +321,19 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
                     for (int wi = 0; wi < WN; ++wi) wgmma_hold(acc[wi]);
                     wgmma_fence();
                     const uint32_t xaddr = sbase + s * L::kStage + c * L::kXBox, aaddr = smem_addr(ab);
+                    const uint64_t xd0 = x_tile_desc(xaddr), ad0 = x_tile_desc(aaddr);
 #pragma unroll
                     for (int j = 0; j < 4; ++j) {
-                        const uint64_t xd = x_tile_desc(xaddr + j * 32);
+                        const uint64_t xd = desc_plus(xd0, j * 32);
+                        if constexpr (kTokM) {
+                            // x is A (64 tokens x 16 k), the buffer is B: the consumer's 64 * WN rows, contiguous
+                            // 8 KB sub-tiles in the same K-major swizzled layout
+                            Wgmma<T, 64 * WN>::mma_ss(accf, xd, desc_plus(ad0, j * 32));
+                        } else {
 #pragma unroll
-                        for (int wi = 0; wi < WN; ++wi)
-                            Wgmma<T, TN>::mma_ss(acc[wi], x_tile_desc(aaddr + wi * 8192 + j * 32), xd);
+                            for (int wi = 0; wi < WN; ++wi)
+                                Wgmma<T, TN>::mma_ss(acc[wi], desc_plus(ad0, wi * 8192 + j * 32), xd);
+                        }
                     }
                     wgmma_commit();
                     wgmma_wait<1>();  // the previous chunk's MMAs are done: its A buffer and (chunk 1) its stage free
@@ -308,12 +352,20 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
             held = false;
         }
 
-        wgmma_unscale_rows<T>(acc);
-        float(&v)[WN * L::kAcc] = *reinterpret_cast<float(*)[WN * L::kAcc]>(&acc[0][0]);
+        if constexpr (kTokM)
+            tokm_unscale_cols<T>(accf);
+        else
+            wgmma_unscale_rows<T>(acc);
+        float(&v)[WN * L::kAcc] = accf;
         const int tok0 = (tl / rb) * TN, first_tile = (tl % rb) * L::kTiles + cw * WN * 4 + wq;
+        const int row0 = (tl % rb) * L::kRows + cw * 64 * WN;  // tokens as M: the consumer's first row
         if (cluster_split) {  // the one tile of a K slice: reduce in the cluster (through the pipeline memory)
             __syncthreads();  // both consumers (and the producer) are done with the pipeline memory
             if (!cluster_reduce<WN * L::kAcc>(v, reinterpret_cast<float*>(smem), ctid, 128 * L::kConsumers)) return;
+            if constexpr (kTokM) {
+                tokm_store_y<T>(v, row0, tok0, wq, lane, p);
+                return;
+            }
             wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem) + warp * (WN * TN * 16), first_tile, lane, tok0, p);
             return;
         }
@@ -324,20 +376,21 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
                            ((size_t)(blockIdx.x * 2 + which) * 2 + cw) * (L::kPartialFloats / 4);
 #pragma unroll
             for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
-            __threadfence();  // this share is visible before the count says so
+            // Every thread's share is stored before the counting thread's release (the barrier orders them, the
+            // release is cumulative); its acquire, then the barrier, order the other blocks' shares before this
+            // consumer's reads (CUTLASS's stream-K barrier does the same: one thread's atomic, not 128 fences).
             named_barrier(cbar, 128);
             const int t_first = tl * units;
             const int b0 = sk.owner(t_first), b1 = sk.owner(t_first + units - 1);
             if (wtid == 0) {
                 int* counter = p.sk_counters + 2 * tl + cw;
-                const int last = atomicAdd(counter, 1) == b1 - b0;
+                const int last = atomic_add_acq_rel_gpu(counter, 1) == b1 - b0;
                 if (last) atomicExch(counter, 0);  // every other block of the tile has counted in: ready for the next launch
                 *flag = last;
             }
             named_barrier(cbar, 128);
             const bool last = *flag != 0;
             if (!last) continue;
-            __threadfence();  // acquire: the other blocks' shares
             // Sum the shares in block order; this block's own share is read back too, so that the result does not
             // depend on which block came last.
             for (int b = b0; b <= b1; ++b) {
@@ -361,6 +414,10 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
                                      lane, tok0, p);
             continue;
         }
+        if constexpr (kTokM) {
+            tokm_store_y<T>(v, row0, tok0, wq, lane, p);
+            continue;
+        }
         // y through this consumer's staging (its A buffers: all its MMAs are done, named barrier for every warp's)
         named_barrier(cbar, 128);
         wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(region) + wq * (WN * TN * 16), first_tile, lane, tok0, p);
@@ -369,11 +426,11 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, kRegA>::kBlocksP
     pdl_trigger();
 }
 
-template <class T, int TN, int WN, bool kZeros, int STAGES, bool kRegA>
+template <class T, int TN, int WN, bool kZeros, int STAGES, int AM>
 cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 grid, bool pdl, cudaStream_t stream,
                           int* occupancy) {
-    using L = WsShape<TN, WN, STAGES, kRegA>;
-    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, kRegA>;
+    using L = WsShape<TN, WN, STAGES, AM>;
+    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, AM>;
     static const cudaError_t attr = [&] {
         const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
         // two blocks per SM need the largest shared-memory carveout (the driver may otherwise pick one that holds one)
@@ -388,9 +445,10 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     return launch_fast_kernel(kernel, p, grid, L::kThreads, L::kSmem, pdl, stream, *xmap);
 }
 
-// The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k, A from registers RA);
-// the warpgroup count is 3 (FastConfig::wg == 3; RA = FastConfig::a_regs, options.wgmma = 4). Without A buffers
-// the RA shapes have room for more stages. visit_ws_shape matches a configuration to them.
+// The warp-specialized kernel's block shapes (tokens TN, tiles per warp WN, stages of 128 k, the MMA's operands AM:
+// 0 weights from shared memory, 1 weights from registers, 2 tokens as M); the warpgroup count is 3
+// (FastConfig::wg == 3; AM = FastConfig::a_mode: options.wgmma 3, 4, 5). Without A buffers the AM = 1 shapes have
+// room for more stages. visit_ws_shape matches a configuration to them.
 #define AWQ_WS_SHAPES(X) \
     X(64, 1, 4, 0)       \
     X(64, 2, 4, 0)       \
@@ -404,15 +462,16 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     X(128, 2, 3, 1)      \
     X(256, 1, 2, 1)      \
     X(256, 1, 3, 1)      \
-    X(64, 1, 3, 1)
+    X(64, 1, 3, 1)       \
+    X(64, 2, 4, 2)
 
 // f(WsShape<...>{}) for the warp-specialized shape that cfg names (wg 3), or `none` where it names none: the one
 // place that matches a configuration to an instance, for the launch and for the host's questions about a shape.
 template <class R, class F>
 R visit_ws_shape(const FastConfig& cfg, R none, F&& f) {
-#define AWQ_WS_VISIT(TN, WN, ST, RA)                                                                    \
-    if (cfg.wg == 3 && cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST && cfg.a_regs == (RA != 0)) \
-        return f(WsShape<TN, WN, ST, RA != 0>{});
+#define AWQ_WS_VISIT(TN, WN, ST, AM)                                                              \
+    if (cfg.wg == 3 && cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST && cfg.a_mode == AM) \
+        return f(WsShape<TN, WN, ST, AM>{});
     AWQ_WS_SHAPES(AWQ_WS_VISIT)
 #undef AWQ_WS_VISIT
     return none;
@@ -423,9 +482,9 @@ cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const Fast
                         cudaStream_t stream, int* occupancy) {
     return visit_ws_shape(cfg, cudaErrorInvalidConfiguration, [&](auto shape) {
         using L = decltype(shape);
-        return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kARegs>(p, xmap, grid, cfg.pdl,
+        return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kAMode>(p, xmap, grid, cfg.pdl,
                                                                                                  stream, occupancy)
-                     : ws_launch_one<T, L::kTokens, L::kWarpTiles, false, L::kStages, L::kARegs>(p, xmap, grid, cfg.pdl,
+                     : ws_launch_one<T, L::kTokens, L::kWarpTiles, false, L::kStages, L::kAMode>(p, xmap, grid, cfg.pdl,
                                                                                                   stream, occupancy);
     });
 }

@@ -32,7 +32,8 @@ struct FastConfig {
     float* sk_partials = nullptr;
     int* sk_counters = nullptr;
     int x_multicast = 0;  // wg 3, one tile per block: 2 = pairs of row blocks load x once (TMA multicast)
-    bool a_regs = false;  // wg 3: the consumers' A operand from registers (options.wgmma = 4), not shared memory
+    int a_mode = 0;  // wg 3, the consumers' MMA operands (options.wgmma - 3): 0 = the dequantized weights as A from
+                     // shared memory; 1 = as A from registers; 2 = tokens as M (x is A, the weights B in shared memory)
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
     // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
     void* residual = nullptr;

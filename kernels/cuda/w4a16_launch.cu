@@ -219,6 +219,11 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
 // the deepest pipeline its shapes have. K slices: see below.
 bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_opt, const Workspace& ws,
                       FastConfig& cfg) {
+    if (cfg.wg == 3 && cfg.a_mode == 2) {  // tokens as M: wgmma's M is 64 tokens, a consumer's N its 64 * wn rows
+        if (cfg.tokens == 0) cfg.tokens = 64;
+        if (cfg.wn == 0) cfg.wn = 2;
+        if (cfg.stages == 0) cfg.stages = 4;
+    }
     if (cfg.wn == 0) cfg.wn = 1;
     if (cfg.wg == 0) cfg.wg = 1;
     const int sms = sm_count();
@@ -227,7 +232,8 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     // shape (tokens <= 128, one tile per warp) - else one tile per block (NOTES v15).
     const bool sk_asked = cfg.wg == 3 && split_opt == -1;
     const bool want_streamk = sk_asked || (cfg.wg == 3 && split_opt == 0 && cfg.x_multicast == 0 &&
-                                           cfg.tokens <= 128 && cfg.wn == 1 && streamk_by_default(w, m));
+                                           cfg.tokens <= 128 && (cfg.wn == 1 || cfg.a_mode == 2) &&
+                                           streamk_by_default(w, m));
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     // The warp-specialized kernel runs one block per SM. Its K split (H100 sweep, 2026-12-07): only while the
     // blocks fill at most half the SMs, and at most 3 slices - clusters of one-block-per-SM kernels place badly
@@ -255,7 +261,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
         }
     }
     // No A buffers: the deepest ring each N has room for (N = 256: 3 stages stage y in the ring, which stream-K cannot)
-    if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_regs)
+    if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_mode == 1)
         cfg.stages = cfg.tokens == 256 ? (want_streamk ? 2 : 3)
                      : cfg.tokens == 128 ? (cfg.wn == 2 ? 3 : 4)
                                          : (cfg.wn == 2 ? 5 : 8);
@@ -379,9 +385,9 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
     const bool wgmma = w->layout == AWQ_W4_FAST && opt.path != AWQ_W4_PATH_DEQUANT && !fused && opt.warps == 0 &&
                        (opt.wgmma > 0 || (opt.wgmma == 0 && !shape_given && wgmma_by_default(*w, m) > 0));
-    if (opt.wgmma > 4)
-        return fail("wgmma takes 1 or 2 warpgroups per block, 3 (warp-specialized) or 4 (warp-specialized, A from "
-                    "registers), not " +
+    if (opt.wgmma > 5)
+        return fail("wgmma takes 1 or 2 warpgroups per block, 3 (warp-specialized), 4 (warp-specialized, A from "
+                    "registers) or 5 (warp-specialized, tokens as M), not " +
                     std::to_string(opt.wgmma));
     if (wgmma && opt.wgmma >= 3 && !ws_weight_supported(*w))
         return fail("the warp-specialized wgmma kernel needs k % 128 == 0 (got k=" + std::to_string(w->k) +
@@ -414,7 +420,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.stages = opt.stages;
         const int wg_opt = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
         cfg.wg = std::min(wg_opt, 3);
-        cfg.a_regs = wg_opt == 4;
+        cfg.a_mode = wg_opt == 4 ? 1 : wg_opt == 5 ? 2 : 0;
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
         if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
             return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3, 4)");
@@ -446,7 +452,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
                    std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
                    std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) : "") +
-                   (cfg.x_multicast ? " mc=2" : "") + (cfg.a_regs ? " areg" : "") + (cfg.pdl ? " pdl" : "");
+                   (cfg.x_multicast ? " mc=2" : "") + (cfg.a_mode == 1 ? " areg" : cfg.a_mode == 2 ? " tokm" : "") + (cfg.pdl ? " pdl" : "");
         return 0;
     }
     if (opt.split_k < 0 || opt.x_multicast == 2)
