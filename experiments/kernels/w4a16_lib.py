@@ -16,7 +16,7 @@ DTYPES = {torch.float16: 0, torch.bfloat16: 1}
 def wgmma_shapes():
     """The wgmma kernels' block shapes [(tokens, warpgroups, tiles per warp, depth)], read from AWQ_WGMMA_SHAPES in
     kernels/cuda/w4a16_fast_wgmma.cuh and AWQ_WS_SHAPES in w4a16_fast_wgmma_ws.cuh (warpgroups 3: the
-    warp-specialized kernel, 4: the same with A from registers - the wgmma option that selects each; left out when
+    warp-specialized kernel, 4: the same with A from registers, 5: tokens as M - the wgmma option that selects each; left out when
     W4_NO_WS is set) so the scripts cannot drift from the instances."""
     import re
     here = os.path.dirname(os.path.abspath(__file__))
@@ -30,7 +30,7 @@ def wgmma_shapes():
 
 
 def wgmma_rows(wg, wn):
-    """Rows per block of a wgmma shape (the warp-specialized kernel, wg = 3 or 4, has two consumer warpgroups)."""
+    """Rows per block of a wgmma shape (the warp-specialized kernel, wg = 3-5, has two consumer warpgroups)."""
     return 64 * (2 if wg >= 3 else wg) * wn
 
 

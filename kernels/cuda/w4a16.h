@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     awq_w4_path path;  // AUTO picks by m, layout and workspace
     int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv); -1 = stream-K
-                       // (wgmma = 3 or 4 only: one block per SM sharing all the work, partial tiles through the workspace)
+                       // (wgmma = 3-5 only: one block per SM sharing all the work, partial tiles through the workspace)
     int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:
@@ -95,10 +95,10 @@ typedef struct {
     // from registers instead of shared memory (the default's form); 5 = the same kernel with the roles swapped
     // (experimental): 64 tokens are the MMA's M (x is A) and each consumer's 128 dequantized weight rows its N
     // (m64n128k16, B from shared memory; tokens 64, warp_tiles 2, stages 4). For the wgmma kernels, tokens is their N
-    // (16..256; 64, 128, 256 for wgmma = 3, 4), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
+    // (16..256; 64, 128, 256 for wgmma = 3, 4; 64 for 5), warp_tiles their 16-row tiles per warp (1, 2), stages their pipeline
     // depth and split_k their K slices; 0 = heuristic.
     int wgmma;
-    // wgmma = 3 or 4 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
+    // wgmma = 3-5 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
     // each x stage once, half each, through TMA multicast into both (half the x traffic from L2); 0 = off.
     int x_multicast;
 } awq_w4_options;

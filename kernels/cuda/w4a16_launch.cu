@@ -420,10 +420,10 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.stages = opt.stages;
         const int wg_opt = opt.wgmma > 0 ? opt.wgmma : wgmma_by_default(*w, m);
         cfg.wg = std::min(wg_opt, 3);
-        cfg.a_mode = wg_opt == 4 ? 1 : wg_opt == 5 ? 2 : 0;
+        cfg.a_mode = std::max(0, wg_opt - 3);  // FastConfig::a_mode = options.wgmma - 3
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
         if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
-            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3, 4)");
+            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3-5)");
         if (opt.split_k == -1 && cfg.x_multicast)
             return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
@@ -456,7 +456,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         return 0;
     }
     if (opt.split_k < 0 || opt.x_multicast == 2)
-        return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized wgmma kernel's (wgmma = 3, "
+        return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized wgmma kernel's (wgmma = 3-5, "
                     "fast layout, path direct)");
     if (w->layout == AWQ_W4_FAST) {
         FastConfig cfg;
