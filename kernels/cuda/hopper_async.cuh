@@ -86,14 +86,17 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_
                  : "memory");
 }
 
-// Atomic add at GPU scope that is both a release (what this thread has seen, including what other threads of the
-// block stored before a barrier it passed, is visible before the count) and an acquire (what the threads that
-// counted before it released is visible after it, to this thread and, past a barrier, to the block). One thread's
-// atom after a named barrier replaces a __threadfence() in every thread (MEMBAR.SC.GPU + ERRBAR + CCTL.IVALL).
-__device__ __forceinline__ int atomic_add_acq_rel_gpu(int* p, int v) {
-    int old;
-    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
-    return old;
+// Stream-K's counters (global memory, GPU scope). A release add publishes what this thread has seen, including what
+// other threads of the block stored before a barrier it passed (the release is cumulative); an acquire load makes
+// what the releasing threads published visible to this thread and, past a barrier, to the block. One thread's
+// release after a named barrier replaces a __threadfence() in every thread (MEMBAR.SC.GPU + ERRBAR + CCTL.IVALL).
+__device__ __forceinline__ void red_add_release_gpu(int* p, int v) {
+    asm volatile("red.release.gpu.global.add.s32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ int ld_acquire_gpu(const int* p) {
+    int v;
+    asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+    return v;
 }
 
 // Barrier `id` (1..15; 0 is __syncthreads) over `threads` threads, a multiple of 32.

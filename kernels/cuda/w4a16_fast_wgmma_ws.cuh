@@ -126,11 +126,13 @@ __device__ __forceinline__ void tokm_store_y(const float (&v)[V], int row0, int 
 
 // Stream-K (p.sk_counters set): gridDim.x blocks, one per SM, share the launch's work evenly in 128-k units of the
 // linear order (token block, row block, unit), unit fastest. A block's range starts and ends anywhere: it covers
-// the end of one tile, whole tiles, the start of another. Whole tiles go straight to y; each consumer's share of
-// a partial tile goes to its slot in p.sk_partials ([block][first tile 0 / last tile 1][consumer][kPartialFloats],
-// stored in register order, thread-interleaved as float4), and the last of the tile's blocks to count itself in
-// (p.sk_counters[tile][consumer], zero at rest) adds the slots in block order (deterministic whoever is last),
-// writes y and returns the counter to zero. No block waits for another: the kernel is correct at any residency.
+// the end of one tile, whole tiles, the start of another. Whole tiles go straight to y. For a partial tile, each
+// consumer counts itself in (p.sk_counters[tile][consumer], zero at rest). Every block but the last to arrive
+// stores its share in its slot of p.sk_partials ([block][first tile 0 / last tile 1][consumer][kPartialFloats],
+// register order, thread-interleaved as float4) and counts it written; the last waits until every peer's share is
+// written, adds the shares in block order with its own from registers (deterministic whoever is last), writes y
+// and returns the counter to zero. A block waits only for blocks that have already arrived (and are only storing):
+// correct at any residency.
 // (32-bit: the host keeps total * blocks below 2^31.)
 struct StreamK {
     int total;  // units of the launch
@@ -390,34 +392,54 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
             return;
         }
         if (!whole && AWQ_WS_ABLATE == 3) continue;
-        if (!whole) {  // stream-K: park this share, count in; the last block of the tile adds all shares
-            constexpr int V4 = WN * L::kAcc / 4;
-            const int which = tl == lin_begin / units ? 0 : 1;
-            float4* slot = reinterpret_cast<float4*>(p.sk_partials) +
-                           ((size_t)(blockIdx.x * 2 + which) * 2 + cw) * (L::kPartialFloats / 4);
-#pragma unroll
-            for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
-            // Every thread's share is stored before the counting thread's release (the barrier orders them, the
-            // release is cumulative); its acquire, then the barrier, order the other blocks' shares before this
-            // consumer's reads (CUTLASS's stream-K barrier does the same: one thread's atomic, not 128 fences).
-            named_barrier(cbar, 128);
+        if (!whole) {  // stream-K: count in; the last block of the tile to arrive adds every share
+            constexpr int V = WN * L::kAcc, V4 = V / 4;
             const int t_first = tl * units;
-            const int b0 = sk.owner(t_first), b1 = sk.owner(t_first + units - 1);
+            const int b0 = sk.owner(t_first), b1 = sk.owner(t_first + units - 1), peers = b1 - b0;
+            int* counter = p.sk_counters + 2 * tl + cw;  // arrivals in bits 0..15, shares written in bits 16..31
+            auto slot_of = [&](int b) {
+                const int wb = tl == sk.start(b) / units ? 0 : 1;  // the block's first or last tile
+                return reinterpret_cast<float4*>(p.sk_partials) + ((size_t)(b * 2 + wb) * 2 + cw) * (L::kPartialFloats / 4);
+            };
+            // Arrive first, write after: the last to arrive never stores its own share (nor reads it back), which
+            // takes a share's store, its drain before a release and its reload off the end of every block's range,
+            // where the fix-up is on the critical path (NOTES.md v19: the fix-up was ~5 of 22 us at m = 64).
+            named_barrier(cbar, 128);  // (every warp has read the previous tile's flag)
+            if (wtid == 0) *flag = (atomicAdd(counter, 1) & 0xFFFF) == peers;
+            named_barrier(cbar, 128);
+            if (*flag == 0) {
+                float4* slot = slot_of(blockIdx.x);
+#pragma unroll
+                for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
+                // Every thread's share is stored before the counting thread's release (the barrier orders them, the
+                // release is cumulative): one thread's atomic, not a fence in every thread (CUTLASS's stream-K
+                // barrier does the same).
+                named_barrier(cbar, 128);
+                if (wtid == 0) red_add_release_gpu(counter, 1 << 16);
+                continue;
+            }
+            // The last: every peer has arrived and is at most storing its share, so this wait is short and cannot
+            // deadlock (no block ever waits for one that has not started). The acquire, then the barrier, order the
+            // peers' shares before this consumer's reads.
             if (wtid == 0) {
-                int* counter = p.sk_counters + 2 * tl + cw;
-                const int last = atomic_add_acq_rel_gpu(counter, 1) == b1 - b0;
-                if (last) atomicExch(counter, 0);  // every other block of the tile has counted in: ready for the next launch
-                *flag = last;
+                while ((ld_acquire_gpu(counter) >> 16) != peers) {
+                }
+                *counter = 0;  // every peer is done with it: ready for the next launch
             }
             named_barrier(cbar, 128);
-            const bool last = *flag != 0;
-            if (!last) continue;
-            // Sum the shares in block order; this block's own share is read back too, so that the result does not
-            // depend on which block came last.
-            for (int b = b0; b <= b1; ++b) {
-                const int wb = tl == sk.start(b) / units ? 0 : 1;
-                const float4* src = reinterpret_cast<const float4*>(p.sk_partials) +
-                                    ((size_t)(b * 2 + wb) * 2 + cw) * (L::kPartialFloats / 4);
+            // The shares in block order, the same additions in the same order whichever block is last, so y does not
+            // depend on timing. This block's share stays in registers where it comes first (the usual case: the
+            // last to arrive is the one whose range ends in the tile, b0); otherwise it goes through its slot too,
+            // read back by the thread that wrote it (no second register set for the running sum).
+            const bool own_first = (int)blockIdx.x == b0;
+            if (!own_first) {
+                float4* slot = slot_of(blockIdx.x);
+#pragma unroll
+                for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
+            }
+#pragma unroll 1
+            for (int b = own_first ? b0 + 1 : b0; b <= b1; ++b) {
+                const float4* src = slot_of(b);
 #pragma unroll
                 for (int e = 0; e < V4; ++e) {
                     const float4 x4 = __ldcg(src + e * 128 + wtid);

@@ -27,21 +27,23 @@ thread_local std::string g_error, g_config;
 // shapes, the warp-specialized kernel with A from shared memory, dequantize + cuBLAS at m = 1024), six shapes:
 // m = 64 1.19-1.39x faster, m = 128 1.10-1.28x, m = 256 1.10-1.49x, m = 1024 0.94-1.47x (4096 x 14336 the one loss).
 // m = 33..63 run as 64 tokens: at m = 48 1.19-1.40x faster than the serial kernel on all six shapes (areg_v1 run 2).
-// m = 33..128 on weights larger than 2 x 4096 x 4096: the warp-specialized kernel's stream-K where its one-tile-per-
+// m = 33..128 on weights of at least 4096 x 4096: the warp-specialized kernel's stream-K where its one-tile-per-
 // block grid (128 rows per tile, one token block) fills less than 80 % of its last wave, or K >= 8192 (long tiles
 // amortize the fix-ups). Interleaved A/B on the H100, 2026-12-07 (experiments/results/streamk_v1/w4a16_ab_h100.md),
 // stream-K / default, m = 64 and 128: 4096x11008 0.82 / 0.91, 11008x4096 0.94 / 0.90, 14336x4096 0.91 / 0.86,
-// 8192x28672 0.91 / 0.91; left out by the rule: 4096x14336 (fills 85 %) 0.99 / 1.08, 4096x4096 1.03 / 0.98.
+// 8192x28672 0.91 / 0.91; left out by the rule: 4096x14336 (fills 85 %) 0.99 / 1.08.
 // At m = 256 (256-token tiles, 4x the fix-up bytes) stream-K lost (4096x11008 69.3 vs 60.9 us).
 // The same rule holds with A from registers (areg_v1, H100: stream-K / one tile per block at m = 64, 4096x11008 0.91,
 // 8192x28672 0.89; left out: 4096x14336 1.08), and from m = 33: at m = 48 (areg_v1 run 2, stream-K / the rest of
 // the default) it picks the four shapes where stream-K wins, 4096x11008 0.91, 11008x4096 0.91, 14336x4096 0.87,
-// 8192x28672 0.92, and leaves out the two where it loses, 4096x14336 1.08, 4096x4096 1.05.
+// 8192x28672 0.92, and leaves out 4096x14336, 1.08. 4096x4096 (32 tiles, a K split of 3 before) joined once the
+// fix-up stopped storing and reloading the last block's own share (streamk_v2 run 1, H100: stream-K / K split
+// 0.958 / 0.958 / 0.969 at m = 48 / 64 / 128; 4096x14336 still 1.03 / 1.03 / 1.08). Smaller weights: not measured.
 // Whether the warp-specialized kernel's default shape (128-row blocks) takes this weight.
 bool ws_default_fits(const awq_w4_weight& w) { return ws_weight_supported(w) && w.n % 128 == 0; }
 constexpr int kSkMinM = 33, kSkMaxM = 128;
 bool streamk_by_default(const awq_w4_weight& w, int m) {
-    if (m < kSkMinM || m > kSkMaxM || (long long)w.n * w.k <= 2ll * 4096 * 4096 || !ws_default_fits(w)) return false;
+    if (m < kSkMinM || m > kSkMaxM || (long long)w.n * w.k < 4096ll * 4096 || !ws_default_fits(w)) return false;
     const int tiles = w.n / 128, sms = sm_count();
     const double fill = (double)tiles / (((tiles + sms - 1) / sms) * sms);
     return fill < 0.8 || w.k >= 8192;
