@@ -168,8 +168,6 @@ def main():
                         torch.cuda.synchronize()
                         if rc != 0 and mc and (nn // wgmma_rows(wg, wn)) % 2 and "x_multicast" in lib.error():
                             continue  # an odd number of row blocks cannot pair (refused)
-                        if rc != 0 and split == -1 and "pipeline ring" in lib.error():
-                            continue  # this shape stages y in its ring: no stream-K (refused)
                         if rc != 0 and split > 1 and "cannot reduce" in lib.error():
                             continue  # this shape's pipeline memory cannot hold the K-slice reduction (refused)
                         if wg >= 3 and kk % 128:  # must be refused, with the reason

@@ -63,10 +63,6 @@ bool wgmma_can_split(const FastConfig& c) {
     });
 }
 
-bool ws_streamk_supported(const FastConfig& c) {
-    return visit_ws_shape(c, false, [](auto shape) { return !decltype(shape)::kYInRing; });
-}
-
 int ws_blocks_per_sm(const FastConfig& c) {
     return visit_ws_shape(c, 1, [](auto shape) { return decltype(shape)::kBlocksPerSm; });
 }

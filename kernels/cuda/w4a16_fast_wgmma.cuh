@@ -128,6 +128,33 @@ __device__ __forceinline__ void wgmma_store_y(const float (&v)[WN * TN / 2], T* 
     }
 }
 
+// y straight from one warp's accumulators, without shared memory (for shapes whose staging is the pipeline ring
+// while the ring is still being filled: stream-K with 256 tokens and 3 stages). Lanes g8 and g8 ^ 1 hold adjacent
+// rows of the same tokens: one shuffle per accumulator pair gives each lane two adjacent rows of one token, a 4-byte
+// store; a warp's store covers 8 tokens x 16 bytes (half-sector pieces the L2 merges). Per thread WN * TN / 4 stores
+// and as many shuffles: at 256 tokens ~1 % of a 128-unit tile's time.
+template <class T, int TN, int WN>
+__device__ __forceinline__ void wgmma_store_y_direct(const float (&v)[WN * TN / 2], int first_tile, int lane, int tok0,
+                                                     const FastParams& p) {
+    using E = Elt<T>;
+    using T2 = typename E::T2;
+    constexpr int kAcc = TN / 2;
+    const int g8 = lane >> 2, t4 = lane & 3, odd = g8 & 1;
+    T* y = static_cast<T*>(p.y);
+#pragma unroll
+    for (int wi = 0; wi < WN; ++wi)
+#pragma unroll
+        for (int e = 0; e < kAcc; e += 2) {
+            // accumulators e, e + 1: row g8 (+8 when e & 2) of tokens t, t + 1
+            const float a = v[wi * kAcc + e], b = v[wi * kAcc + e + 1];
+            const float got = __shfl_xor_sync(0xffffffffu, odd ? a : b, 4);
+            const int tok = tok0 + (e >> 2) * 8 + 2 * t4 + odd;
+            const int row = (first_tile + wi * 4) * 16 + ((e & 2) ? 8 : 0) + (g8 & ~1);
+            if (tok < p.m)
+                *reinterpret_cast<T2*>(y + (size_t)tok * p.n + row) = odd ? E::from_float2(got, b) : E::from_float2(a, got);
+        }
+}
+
 template <class T, int TN, int WG, int WN, bool kZeros, int STAGES>
 __global__ void __launch_bounds__(128 * WG, 1) w4a16_fast_wgmma_kernel(const FastParams p) {
     using E = Elt<T>;

@@ -74,8 +74,8 @@ struct WsShape {
     static constexpr int kABuf = WN * 8192;
     static constexpr int kStaging = 4 * WN * TN * 32;  // four warps' y staging (wgmma_store_y)
     // A-from-registers rings too deep to leave room for the y staging (256 tokens, 3 stages) stage y in the ring
-    // once every unit is consumed: one tile per block (or per K slice) only, not stream-K, whose producer is still
-    // filling the ring when a tile ends.
+    // once every unit is consumed: one tile per block (or per K slice); stream-K, whose producer is still filling
+    // the ring when a tile ends, stores y straight from the accumulators (wgmma_store_y_direct).
     static constexpr bool kYInRing = kRegA && kA + kConsumers * kStaging + 16 * STAGES + 16 + 1024 > 227 * 1024;
     static constexpr int kRegion = kYInRing ? 0 : !kRegA && 2 * kABuf > kStaging ? 2 * kABuf : kStaging;
     static constexpr int kBars = kA + kConsumers * kRegion;  // full[STAGES], empty[STAGES], flags[kConsumers]
@@ -451,7 +451,12 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
                 }
             }
         }
-        if constexpr (L::kYInRing) {  // the block's one tile: stage y in the ring once both consumers are done with it
+        if constexpr (L::kYInRing) {
+            if (streamk) {  // the producer may still be filling the ring: no staging
+                wgmma_store_y_direct<T, TN, WN>(v, first_tile, lane, tok0, p);
+                continue;
+            }
+            // the block's one tile: stage y in the ring once both consumers are done with it
             named_barrier(3, 256);  // (the other consumer's last MMAs may still read x there)
             wgmma_store_y<T, TN, WN>(v, reinterpret_cast<T*>(smem + cw * L::kStaging) + wq * (WN * TN * 16), first_tile,
                                      lane, tok0, p);
@@ -484,7 +489,6 @@ cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 gri
     if (attr != cudaSuccess) return attr;
     if (occupancy) return cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, kernel, L::kThreads, L::kSmem);
     if (grid.y > 1 && (size_t)STAGES * L::kStage < L::kReduceBytes) return cudaErrorInvalidConfiguration;
-    if (p.sk_counters && L::kYInRing) return cudaErrorInvalidConfiguration;
     return launch_fast_kernel(kernel, p, grid, L::kThreads, L::kSmem, pdl, stream, *xmap);
 }
 

@@ -66,8 +66,6 @@ inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
 }
 // Blocks per SM a warp-specialized shape is built for (its stream-K grid is that many per SM).
 int ws_blocks_per_sm(const FastConfig& cfg);
-// Whether a warp-specialized shape can run stream-K (not one that stages y in its pipeline ring).
-bool ws_streamk_supported(const FastConfig& cfg);
 // Whether the wgmma kernel's pipeline memory can hold a cluster's K-slice reduction (else splits must be 1).
 bool wgmma_can_split(const FastConfig& cfg);
 // Tokens 8/16 stage the block's x slice in shared memory: at most this many 64-k chunks per K slice;

@@ -48,7 +48,29 @@ bool streamk_by_default(const awq_w4_weight& w, int m) {
     const double fill = (double)tiles / (((tiles + sms - 1) / sms) * sms);
     return fill < 0.8 || w.k >= 8192;
 }
-constexpr int kWgmmaMinM = 33, kSerialMaxM = 512, kWsMaxM = 1024;
+// m = 129..1024 with 256-token tiles: stream-K (3 stages, y stored from the accumulators) where a cost model says it
+// beats one tile per block. Fitted to an H100 run (experiments/results/streamk_v2 run 2): one tile per block costs
+// ~1.58 us per 128-k unit and wave (waves x units per tile), stream-K ~1.55 us per unit of a block's even share plus
+// ~20 us of fix-up (256-token shares are 64 KB per consumer), i.e. kSk256FixupUnits units. Only where one tile per
+// block would not split K (tiles > SMs / 2). Stream-K / the rule's other choice: m = 512 4096x11008 0.88 (84.6 vs
+// 95.9 us), 8192x28672 0.73-0.75 (345.4 vs 458.5-472.5); m = 1024 4096x14336 0.81 (188.0 vs 232.7), 8192x28672 0.93
+// (701.4 vs 750.5); the model's "no": m = 512 4096x14336 1.06, m = 1024 4096x11008 1.00, 11008x4096 1.13. At
+// m = 4096 stream-K blocks sit at different K and x (16 token blocks x 2 * K bytes) no longer stays in L2
+// (11008x4096: 889 vs 582 us): hence the cap.
+constexpr int kSk256MaxM = 1024;
+constexpr double kSk256FixupUnits = 13.0;
+bool streamk256_by_default(const awq_w4_weight& w, int m) {
+    if (m > kSk256MaxM || !ws_default_fits(w)) return false;
+    const int sms = sm_count(), units = w.k / 128;
+    const long long tiles = (long long)((m + 255) / 256) * (w.n / 128);
+    if (tiles <= sms / 2) return false;
+    const long long waves = (tiles + sms - 1) / sms;
+    return (double)tiles * units / sms + kSk256FixupUnits < (double)waves * units;
+}
+// The warp-specialized kernel up to m = 2048, then dequantize + cuBLAS: one tile per block (256 tokens) against
+// dequantize + cuBLAS, H100 (streamk_v2 run 2): m = 2048 0.92-0.95 on five of six shapes (4096x11008 1.04),
+// m = 4096 1.01-1.10 on all six.
+constexpr int kWgmmaMinM = 33, kSerialMaxM = 512, kWsMaxM = 2048;
 int wgmma_by_default(const awq_w4_weight& w, int m) {
     if (m < kWgmmaMinM) return 0;
     if (ws_default_fits(w)) return m <= kWsMaxM ? 4 : 0;
@@ -233,9 +255,8 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     // the workspace): asked for (split_k = -1), or by default where streamk_by_default says so for the default
     // shape (tokens <= 128, one tile per warp) - else one tile per block (NOTES v15).
     const bool sk_asked = cfg.wg == 3 && split_opt == -1;
-    const bool want_streamk = sk_asked || (cfg.wg == 3 && split_opt == 0 && cfg.x_multicast == 0 &&
-                                           cfg.tokens <= 128 && (cfg.wn == 1 || cfg.a_mode == 2) &&
-                                           streamk_by_default(w, m));
+    bool want_streamk = sk_asked || (cfg.wg == 3 && split_opt == 0 && cfg.x_multicast == 0 &&
+                                     cfg.tokens <= 128 && (cfg.wn == 1 || cfg.a_mode == 2) && streamk_by_default(w, m));
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
     // The warp-specialized kernel runs one block per SM. Its K split (H100 sweep, 2026-12-07): only while the
     // blocks fill at most half the SMs, and at most 3 slices - clusters of one-block-per-SM kernels place badly
@@ -246,10 +267,14 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
         cfg.tokens = m <= 16 ? 16 : m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
         if (cfg.wg == 3) {
             cfg.tokens = std::max(cfg.tokens, 64);  // its smallest N
-            // N = 256 or 128 by the share of the SMs their waves keep busy (K split included); N = 256 unless 128
-            // fills them clearly better: a 256-token block costs about as much as two 128-token ones, less the
-            // second block's x staging (m = 256: 4096 x 11008 55 vs 65 us, 4096 x 4096 31 vs 22).
-            if (cfg.tokens == 256 && !want_streamk) {
+            // 256 tokens: stream-K where streamk256_by_default says so; else N = 256 or 128 by the share of the SMs
+            // their waves keep busy (K split included); N = 256 unless 128 fills them clearly better: a 256-token
+            // block costs about as much as two 128-token ones, less the second block's x staging (m = 256:
+            // 4096 x 11008 55 vs 65 us, 4096 x 4096 31 vs 22).
+            if (cfg.tokens == 256 && !want_streamk && split_opt == 0 && cfg.x_multicast == 0 && cfg.a_mode == 1 &&
+                cfg.wn == 1 && cfg.stages == 0 && streamk256_by_default(w, m)) {
+                want_streamk = true;
+            } else if (cfg.tokens == 256 && !want_streamk) {
                 auto fill = [&](int tokens) {
                     const int b = blocks(tokens) * ws_splits(blocks(tokens));
                     return (double)b / (((b + sms - 1) / sms) * sms);
@@ -262,18 +287,17 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
             cfg.tokens = 128;
         }
     }
-    // No A buffers: the deepest ring each N has room for (N = 256: 3 stages stage y in the ring, which stream-K cannot)
+    // No A buffers: the deepest ring each N has room for (N = 256: 3 stages, y staged in the ring, or with stream-K
+    // stored straight from the accumulators)
     if (cfg.wg == 3 && cfg.stages == 0 && cfg.a_mode == 1)
-        cfg.stages = cfg.tokens == 256 ? (want_streamk ? 2 : 3)
+        cfg.stages = cfg.tokens == 256 ? 3
                      : cfg.tokens == 128 ? (cfg.wn == 2 ? 3 : 4)
                                          : (cfg.wn == 2 ? 5 : 8);
     if (cfg.wg == 3 && cfg.stages == 0) cfg.stages = cfg.tokens == 256 ? 2 : cfg.tokens == 128 && cfg.wn == 2 ? 3 : 4;
     if (cfg.stages == 0) cfg.stages = cfg.tokens <= 32 ? 8 : cfg.tokens <= 128 ? 4 : 3;
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
-    if (want_streamk && !ws_streamk_supported(cfg)) {
-        if (sk_asked) return false;
-    } else if (want_streamk) {
+    if (want_streamk) {
         const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
         const long long slots = (long long)sms * ws_blocks_per_sm(cfg);
         const int blocks = (int)std::min<long long>(slots, tiles * (w.k / 128));
@@ -430,9 +454,6 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
             const bool shape_ok = wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0;  // else: below
-            if (opt.split_k == -1 && shape_ok && !ws_streamk_supported(cfg))
-                return fail("stream-K (split_k = -1) cannot run tokens=" + std::to_string(cfg.tokens) + " stages=" +
-                            std::to_string(cfg.stages) + ": that shape stages y in its pipeline ring");
             if (opt.split_k == -1 && shape_ok)
                 return fail("stream-K (split_k = -1) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
                             std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes (got " +
