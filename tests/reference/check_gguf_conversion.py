@@ -68,8 +68,27 @@ def check_weights(gguf_path, hf_dir, report):
     return not mismatched and not extra and not bad_cfg and checked > 0
 
 
+def plain_cpu_buffers():
+    """llama.cpp's reference logits from its plain CPU kernels: no weight repacking into "extra" buffer types. On
+    CPUs with AMX, llama-cpp-python 0.3.35-0.3.36 (built natively by pip) repacks Q4_1 weights for its AMX matmul,
+    which crashed with SIGSEGV in ggml_backend_amx_mul_mat on a development machine with AMX (amx_tile, amx_int8)
+    (2026-12-07); the plain kernels compute the same model."""
+    import llama_cpp.llama_cpp as lc
+    default = lc.llama_model_default_params
+    if getattr(default, "_awq_plain", False) or "use_extra_bufts" not in dict(lc.llama_model_params._fields_):
+        return
+
+    def params():
+        p = default()
+        p.use_extra_bufts = False
+        return p
+    params._awq_plain = True
+    lc.llama_model_default_params = params
+
+
 def check_logits(gguf_path, hf_dir, report):
     import torch
+    plain_cpu_buffers()
     from llama_cpp import Llama
     from transformers import AutoModelForCausalLM
     llm = Llama(model_path=str(gguf_path), n_ctx=256, logits_all=True, verbose=False, n_threads=2)
