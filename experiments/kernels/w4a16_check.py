@@ -160,8 +160,8 @@ def main():
                 for (tn, wg, wn, st) in wgmma_shapes():
                     if nn % wgmma_rows(wg, wn) or (wg < 3 and kk in (1408, 2176)):
                         continue
-                    # wg 3, 4: split -1 = stream-K, mc 2 = x multicast to pairs of row blocks
-                    for (split, mc) in (((-1, 0), (1, 0), (3, 0), (1, 2)) if wg >= 3 else ((1, 0), (3, 0))):
+                    # wg 3-5: split -1 = stream-K, -2 = persistent tiles, mc 2 = x multicast to pairs of row blocks
+                    for (split, mc) in (((-1, 0), (-2, 0), (1, 0), (3, 0), (1, 2)) if wg >= 3 else ((1, 0), (3, 0))):
                         y = poisoned(m, nn, dtype)
                         rc = lib.matmul(w, x, y, path=PATH_DIRECT, wgmma=wg, tokens=tn, warp_tiles=wn, stages=st,
                                         split_k=split, pdl=int(m == 33), x_multicast=mc)
@@ -187,6 +187,8 @@ def main():
                                        split_k=-1)
                             torch.cuda.synchronize()
                             ok = "streamk=" in config and torch.equal(y, y2)
+                        if ok and split == -2:
+                            ok = "persistent=" in config
                         if ok and mc:
                             ok = "mc=2" in config
                         if ok and wg in (4, 5):
@@ -212,6 +214,7 @@ def main():
                                       ("x multicast", dict(wgmma=3, x_multicast=2), "mc=2"),
                                       ("A from registers", dict(wgmma=4), "areg"),
                                       ("A from registers, stream-K", dict(wgmma=4, split_k=-1), "streamk="),
+                                      ("A from registers, persistent tiles", dict(wgmma=4, split_k=-2), "persistent="),
                                       ("tokens as M", dict(wgmma=5), "tokm"),
                                       ("tokens as M, stream-K", dict(wgmma=5, split_k=-1), "streamk=")):
                     ys = []

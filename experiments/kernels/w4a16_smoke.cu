@@ -76,7 +76,7 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9}) {
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10}) {
                             if (path < 0 && layout != AWQ_W4_FAST) continue;
                             if (path <= -2 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
@@ -111,10 +111,15 @@ int main() {
                                 opt.split_k = path == -5 ? 2 : -1;
                                 opt.stages = path == -7 ? 3 : 0;
                             }
-                            if (path <= -8) {  // tokens as M: stream-K (-8), a K-split cluster (-9)
+                            if (path <= -8 && path >= -9) {  // tokens as M: stream-K (-8), a K-split cluster (-9)
                                 opt.path = AWQ_W4_PATH_DIRECT;
                                 opt.wgmma = 5;
                                 opt.split_k = path == -8 ? -1 : 2;
+                            }
+                            if (path == -10) {  // A from registers, persistent tiles (one block per SM, runs of tiles)
+                                opt.path = AWQ_W4_PATH_DIRECT;
+                                opt.wgmma = 4;
+                                opt.split_k = -2;
                             }
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());

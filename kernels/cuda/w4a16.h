@@ -47,7 +47,9 @@ typedef struct {
 typedef struct {
     awq_w4_path path;  // AUTO picks by m, layout and workspace
     int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv); -1 = stream-K
-                       // (wgmma = 3-5 only: one block per SM sharing all the work, partial tiles through the workspace)
+                       // (wgmma = 3-5 only: one block per SM sharing all the work, partial tiles through the workspace);
+                       // -2 = persistent tiles (wgmma = 3-5 only: one block per SM, each a contiguous run of whole
+                       // tiles, its pipeline running on from one tile into the next; opt-in, not yet measured)
     int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:

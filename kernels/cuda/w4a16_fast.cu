@@ -146,8 +146,15 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         p.sk_partials = cfg.sk_partials;
         p.sk_counters = cfg.sk_counters;
     }
+    if (ws && cfg.persistent > 0) {  // one flat grid of blocks, each a contiguous run of whole tiles
+        const long long tiles = (long long)grid.x * grid.z;
+        if (p.splits != 1 || cfg.streamk > 0 || cfg.persistent > tiles || tiles * (w.k / 128) >= (1ll << 31) / 2)
+            return cudaErrorInvalidValue;
+        grid = dim3(cfg.persistent);
+        p.ws_persistent = 1;
+    }
     if (ws && cfg.x_multicast == 2) {  // clusters of two row blocks (1 x 1 x 2): no K slices, no stream-K
-        if (p.splits != 1 || cfg.streamk > 0 || grid.z % 2 != 0) return cudaErrorInvalidValue;
+        if (p.splits != 1 || cfg.streamk > 0 || cfg.persistent > 0 || grid.z % 2 != 0) return cudaErrorInvalidValue;
         p.x_multicast = 2;
     }
     if (ws) {

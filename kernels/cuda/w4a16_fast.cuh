@@ -57,6 +57,7 @@ struct FastParams {
     float* sk_partials;
     int* sk_counters;
     int x_multicast;  // warp-specialized wgmma kernel: 2 = clusters of two row blocks share x (TMA multicast)
+    int ws_persistent;  // warp-specialized wgmma kernel: 1 = gridDim.x blocks each walk a contiguous run of whole tiles
 };
 
 template <int NT, int WN>

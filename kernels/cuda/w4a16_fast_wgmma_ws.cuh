@@ -22,11 +22,15 @@
 // are one bulk copy of kTiles KB. Scales and zeros are group-major [k/group][n/16][8]: one bulk copy per group.
 // Block: 384 threads. Warpgroup 0 = producer (registers cut to 40, or 32 at two blocks per SM); warpgroups 1, 2 =
 // consumers: consumer c, sub-tile s holds the 64 rows of tiles (c * WN + s) * 4 + 0..3 of the block's
-// kRows = 128 * WN rows. TN tokens (wgmma's N). Work per block, three ways: one output tile (grid: token blocks x
+// kRows = 128 * WN rows. TN tokens (wgmma's N). Work per block, four ways: one output tile (grid: token blocks x
 // K slices x row blocks; the K slices of a tile form a cluster and reduce through DSMEM); stream-K (StreamK
 // below: one block per SM, two for the shape built for two, each an equal share of the 128-k units of all tiles;
-// the default at m = 33..128 on large weights, w4a16_launch.cu); or one tile with x multicast (clusters of two row
-// blocks of the same tokens, each loading half of every x stage into both; opt-in, slower on the H100, NOTES v16).
+// the default at m = 33..128 on large weights and at some m <= 1024 with 256 tokens, w4a16_launch.cu); persistent
+// tiles (p.ws_persistent: one block per SM, each a contiguous run of whole tiles in the same linear order, so the
+// producer runs on into the next tile while the consumers finish one: no pipeline fill per tile, no fix-up; blocks
+// stay in step, so the token blocks of one row block still run at the same time and share its weights in L2;
+// opt-in, split_k = -2, NOT yet run on a GPU); or one tile with x multicast (clusters of two row blocks of the same
+// tokens, each loading half of every x stage into both; opt-in, slower on the H100, NOTES v16).
 // Shared memory per stage (1024-aligned):
 //   X  2 x TN x 128 B: the unit's two 64-k boxes of x, written by the TMA in the 128-byte swizzle (piece p of
 //      token r at r * 128 + ((p ^ (r & 7)) << 4)); rows past m arrive as zeros
@@ -167,6 +171,10 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
     if (streamk) {
         lin_begin = sk.start(blockIdx.x);
         lin_end = sk.start(blockIdx.x + 1);
+    } else if (p.ws_persistent) {  // tiles [b T / G, (b + 1) T / G): every range whole tiles, no fix-up
+        const int tiles_all = sk.total / units, g = gridDim.x;
+        lin_begin = (int)((long long)blockIdx.x * tiles_all / g) * units;
+        lin_end = (int)((long long)(blockIdx.x + 1) * tiles_all / g) * units;
     } else {  // one tile per block: x = token block, y = K slice (a cluster), z = row block
         const int ups = p.chunks_per_split >> 1, ub = blockIdx.y * ups;
         const int tl = blockIdx.x * rb + blockIdx.z;
@@ -452,7 +460,7 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
             }
         }
         if constexpr (L::kYInRing) {
-            if (streamk) {  // the producer may still be filling the ring: no staging
+            if (streamk || p.ws_persistent) {  // the producer may still be filling the ring: no staging
                 wgmma_store_y_direct<T, TN, WN>(v, first_tile, lane, tok0, p);
                 continue;
             }

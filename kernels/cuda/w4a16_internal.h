@@ -31,6 +31,8 @@ struct FastConfig {
                       // block per tile (and K slice)
     float* sk_partials = nullptr;
     int* sk_counters = nullptr;
+    int persistent = 0;  // wg 3: > 0 = this many blocks (one per SM) each walk a contiguous run of whole tiles, the
+                         // producer running on into the next tile (no fix-ups, no workspace); 0 = a block per tile
     int x_multicast = 0;  // wg 3, one tile per block: 2 = pairs of row blocks load x once (TMA multicast)
     int a_mode = 0;  // wg 3, the consumers' MMA operands (options.wgmma - 3): 0 = the dequantized weights as A from
                      // shared memory; 1 = as A from registers; 2 = tokens as M (x is A, the weights B in shared memory)

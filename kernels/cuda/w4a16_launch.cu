@@ -310,6 +310,12 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
         }
         if (sk_asked) return false;  // by default: one tile per block instead (a workspace too small for it)
     }
+    if (split_opt == -2) {  // persistent: one block per SM (at most one per tile), each a contiguous run of tiles
+        if (cfg.wg != 3) return false;
+        const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        cfg.persistent = (int)std::min<long long>((long long)sms * ws_blocks_per_sm(cfg), tiles);
+        return tiles * (w.k / 128) < (1ll << 30);
+    }
     if (cfg.x_multicast == 2) {  // clusters of two row blocks: no room for K slices in the cluster
         if (split_opt > 1 || (w.n / wgmma_block_rows(cfg)) % 2 != 0) return false;
         return true;
@@ -385,7 +391,8 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
     const bool fold_out = opt.residual || opt.sumsq_out, fold_in = opt.sumsq_in || opt.norm_weight;
     const Workspace ws = carve(*w, workspace, workspace_bytes);
-    if (opt.split_k < -1) return fail("split_k must be -1 (stream-K), 0 (heuristic) or a number of K slices");
+    if (opt.split_k < -2)
+        return fail("split_k must be -2 (persistent tiles), -1 (stream-K), 0 (heuristic) or a number of K slices");
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
     // layouts' CUDA-core kernels only for decode-sized m.
@@ -448,10 +455,11 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.wg = std::min(wg_opt, 3);
         cfg.a_mode = std::max(0, wg_opt - 3);  // FastConfig::a_mode = options.wgmma - 3
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
-        if ((opt.split_k == -1 || cfg.x_multicast) && cfg.wg != 3)
-            return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized kernel's (wgmma = 3-5)");
-        if (opt.split_k == -1 && cfg.x_multicast)
-            return fail("stream-K (split_k = -1) and x_multicast = 2: at most one of them");
+        if ((opt.split_k < 0 || cfg.x_multicast) && cfg.wg != 3)
+            return fail("split_k = -1 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the warp-specialized "
+                        "kernel's (wgmma = 3-5)");
+        if (opt.split_k < 0 && cfg.x_multicast)
+            return fail("split_k = " + std::to_string(opt.split_k) + " and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
             const bool shape_ok = wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0;  // else: below
             if (opt.split_k == -1 && shape_ok)
@@ -475,12 +483,13 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
                    std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
                    std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) : "") +
+                   (cfg.persistent ? " persistent=" + std::to_string(cfg.persistent) : "") +
                    (cfg.x_multicast ? " mc=2" : "") + (cfg.a_mode == 1 ? " areg" : cfg.a_mode == 2 ? " tokm" : "") + (cfg.pdl ? " pdl" : "");
         return 0;
     }
     if (opt.split_k < 0 || opt.x_multicast == 2)
-        return fail("split_k = -1 (stream-K) and x_multicast = 2 are the warp-specialized wgmma kernel's (wgmma = 3-5, "
-                    "fast layout, path direct)");
+        return fail("split_k = -1 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the warp-specialized wgmma "
+                    "kernel's (wgmma = 3-5, fast layout, path direct)");
     if (w->layout == AWQ_W4_FAST) {
         FastConfig cfg;
         cfg.pdl = opt.pdl != 0;
