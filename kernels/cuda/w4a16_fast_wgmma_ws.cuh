@@ -401,13 +401,18 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
         }
         if (!whole && AWQ_WS_ABLATE == 3) continue;
         if (!whole) {  // stream-K: count in; the last block of the tile to arrive adds every share
-            constexpr int V = WN * L::kAcc, V4 = V / 4;
+            constexpr int V4 = WN * L::kAcc / 4;
             const int t_first = tl * units;
             const int b0 = sk.owner(t_first), b1 = sk.owner(t_first + units - 1), peers = b1 - b0;
             int* counter = p.sk_counters + 2 * tl + cw;  // arrivals in bits 0..15, shares written in bits 16..31
             auto slot_of = [&](int b) {
                 const int wb = tl == sk.start(b) / units ? 0 : 1;  // the block's first or last tile
                 return reinterpret_cast<float4*>(p.sk_partials) + ((size_t)(b * 2 + wb) * 2 + cw) * (L::kPartialFloats / 4);
+            };
+            auto store_own_share = [&] {
+                float4* slot = slot_of(blockIdx.x);
+#pragma unroll
+                for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
             };
             // Arrive first, write after: the last to arrive never stores its own share (nor reads it back), which
             // takes a share's store, its drain before a release and its reload off the end of every block's range,
@@ -416,9 +421,7 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
             if (wtid == 0) *flag = (atomicAdd(counter, 1) & 0xFFFF) == peers;
             named_barrier(cbar, 128);
             if (*flag == 0) {
-                float4* slot = slot_of(blockIdx.x);
-#pragma unroll
-                for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
+                store_own_share();
                 // Every thread's share is stored before the counting thread's release (the barrier orders them, the
                 // release is cumulative): one thread's atomic, not a fence in every thread (CUTLASS's stream-K
                 // barrier does the same).
@@ -440,11 +443,7 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
             // last to arrive is the one whose range ends in the tile, b0); otherwise it goes through its slot too,
             // read back by the thread that wrote it (no second register set for the running sum).
             const bool own_first = (int)blockIdx.x == b0;
-            if (!own_first) {
-                float4* slot = slot_of(blockIdx.x);
-#pragma unroll
-                for (int e = 0; e < V4; ++e) __stcg(slot + e * 128 + wtid, make_float4(v[4 * e], v[4 * e + 1], v[4 * e + 2], v[4 * e + 3]));
-            }
+            if (!own_first) store_own_share();
 #pragma unroll 1
             for (int b = own_first ? b0 + 1 : b0; b <= b1; ++b) {
                 const float4* src = slot_of(b);

@@ -298,12 +298,13 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     if (!wgmma_config_supported(cfg) || w.n % wgmma_block_rows(cfg) != 0) return false;
     cfg.splits = 1;
     if (want_streamk) {
-        const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        const long long tiles = blocks(cfg.tokens);
         const long long slots = (long long)sms * ws_blocks_per_sm(cfg);
-        const int blocks = (int)std::min<long long>(slots, tiles * (w.k / 128));
+        const int sk_blocks = (int)std::min<long long>(slots, tiles * (w.k / 128));
         if (ws.counters && 2 * tiles <= (long long)(kCounterBytes / sizeof(int)) &&
-            tiles * (w.k / 128) * (blocks + 1) < (1ll << 31) && ws_streamk_partial_bytes(cfg, blocks) <= ws.scratch_bytes) {
-            cfg.streamk = blocks;
+            tiles * (w.k / 128) * (sk_blocks + 1) < (1ll << 31) &&
+            ws_streamk_partial_bytes(cfg, sk_blocks) <= ws.scratch_bytes) {
+            cfg.streamk = sk_blocks;
             cfg.sk_counters = ws.counters;
             cfg.sk_partials = ws.scratch;
             return true;
@@ -312,7 +313,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     }
     if (split_opt == -2) {  // persistent: one block per SM (at most one per tile), each a contiguous run of tiles
         if (cfg.wg != 3) return false;
-        const long long tiles = (long long)((m + cfg.tokens - 1) / cfg.tokens) * (w.n / wgmma_block_rows(cfg));
+        const long long tiles = blocks(cfg.tokens);
         cfg.persistent = (int)std::min<long long>((long long)sms * ws_blocks_per_sm(cfg), tiles);
         return tiles * (w.k / 128) < (1ll << 30);
     }
