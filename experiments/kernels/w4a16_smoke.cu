@@ -76,9 +76,9 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10}) {
-                            if (path < 0 && layout != AWQ_W4_FAST) continue;
-                            if (path <= -2 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11}) {
+                            if (path < 0 && path != -11 && layout != AWQ_W4_FAST) continue;
+                            if (path <= -2 && path >= -10 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
                             awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0, 0};
                             if (path == -1) {  // the wgmma kernel: two warpgroups, K split in two (a cluster)
@@ -120,6 +120,10 @@ int main() {
                                 opt.path = AWQ_W4_PATH_DIRECT;
                                 opt.wgmma = 4;
                                 opt.split_k = -2;
+                            }
+                            if (path == -11) {  // dequantize + cuBLAS in steps of 128 rows of W (every layout)
+                                opt.path = AWQ_W4_PATH_DEQUANT;
+                                opt.dequant_rows = 128;
                             }
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());

@@ -103,6 +103,11 @@ typedef struct {
     // wgmma = 3-5 only, one tile per block (split_k 0 or 1): 2 = clusters of two row blocks of the same tokens load
     // each x stage once, half each, through TMA multicast into both (half the x traffic from L2); 0 = off.
     int x_multicast;
+    // Dequantize path: rows of W expanded per step (a multiple of 64). Each step expands its rows into the
+    // workspace's weight buffer, then cuBLAS multiplies them, so the slice is still in L2 when the GEMM reads it
+    // and the next step overwrites the same lines: most of the fp16 W never makes the round trip to DRAM.
+    // 0 = all rows in one step; opt-in, being measured (experiments/kernels/NOTES.md v21).
+    int dequant_rows;
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

@@ -87,8 +87,10 @@ cudaError_t gemv_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
 // K rows per split the CUDA-core kernels can hold (their activation slice lives in shared memory).
 constexpr int kCudaCoreMaxSliceK = 1024;
 
-// W [n, k] in dtype from any layout.
-cudaError_t dequantize(const awq_w4_weight& w, awq_dtype dtype, void* out, cudaStream_t stream);
+// W [n, k] in dtype from any layout; or its rows [row0, row0 + rows) (multiples of 64; rows < 0: to the end)
+// into out's first rows.
+cudaError_t dequantize(const awq_w4_weight& w, awq_dtype dtype, void* out, cudaStream_t stream, int row0 = 0,
+                       int rows = -1);
 
 int sm_count();
 

@@ -174,20 +174,29 @@ cublasHandle_t blas_handle(std::string& err) {
     return e.h;
 }
 
-int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, void* wbuf,
+int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, void* y, void* wbuf, int step_rows,
                  cudaStream_t stream) {
-    if (cudaError_t e = dequantize(w, dtype, wbuf, stream); e != cudaSuccess) return fail_cuda("dequantize", e);
     std::string err;
     cublasHandle_t h = blas_handle(err);
     if (!h) return fail(err);
     if (cublasSetStream(h, stream) != CUBLAS_STATUS_SUCCESS) return fail("cublasSetStream failed");
     const float alpha = 1.f, beta = 0.f;
     const cudaDataType_t t = dtype == AWQ_DTYPE_F16 ? CUDA_R_16F : CUDA_R_16BF;
-    // Column-major view: y^T [n, m] = W [n, k] (stored as k x n, transposed) * x^T [k, m].
-    const cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, w.n, m, w.k, &alpha, wbuf, t, w.k, x, t,
-                                           w.k, &beta, y, t, w.n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-    if (st != CUBLAS_STATUS_SUCCESS) return fail("cublasGemmEx failed with status " + std::to_string((int)st));
-    g_config = "dequant+cublas";
+    const size_t esize = 2;
+    if (step_rows <= 0 || step_rows > w.n) step_rows = w.n;
+    // Steps of step_rows rows of W: expand them into wbuf, then y[:, r0 : r0 + rows] = x W[r0 : r0 + rows]^T.
+    // In cuBLAS's column-major view y^T [n, m] (ldc = n) = W [n, k] (stored as k x n, transposed) * x^T [k, m];
+    // a step writes rows r0.. of y^T, i.e. starts at y + r0 (16-byte aligned: r0 is a multiple of 64).
+    for (int r0 = 0; r0 < w.n; r0 += step_rows) {
+        const int rows = std::min(step_rows, w.n - r0);
+        if (cudaError_t e = dequantize(w, dtype, wbuf, stream, r0, rows); e != cudaSuccess)
+            return fail_cuda("dequantize", e);
+        const cublasStatus_t st =
+            cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, rows, m, w.k, &alpha, wbuf, t, w.k, x, t, w.k, &beta,
+                         static_cast<uint8_t*>(y) + (size_t)r0 * esize, t, w.n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (st != CUBLAS_STATUS_SUCCESS) return fail("cublasGemmEx failed with status " + std::to_string((int)st));
+    }
+    g_config = step_rows < w.n ? "dequant+cublas rows=" + std::to_string(step_rows) : std::string("dequant+cublas");
     return 0;
 }
 
@@ -392,6 +401,9 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
     const bool fold_out = opt.residual || opt.sumsq_out, fold_in = opt.sumsq_in || opt.norm_weight;
     const Workspace ws = carve(*w, workspace, workspace_bytes);
+    if (opt.dequant_rows < 0 || opt.dequant_rows % 64 != 0)
+        return fail("dequant_rows must be 0 (all rows at once) or a positive multiple of 64, not " +
+                    std::to_string(opt.dequant_rows));
     if (opt.split_k < -2)
         return fail("split_k must be -2 (persistent tiles), -1 (stream-K), 0 (heuristic) or a number of K slices");
 
@@ -439,7 +451,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail("the dequantize path needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
                         std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes, got " +
                         std::to_string(workspace_bytes));
-        return dequant_gemm(*w, x, m, dtype, y, ws.weight, stream);
+        return dequant_gemm(*w, x, m, dtype, y, ws.weight, opt.dequant_rows, stream);
     }
     if (path != AWQ_W4_PATH_DIRECT) return fail("unknown path " + std::to_string((int)path));
     if (opt.split_k > 1 && !ws.split.partials && w->layout != AWQ_W4_FAST)
