@@ -205,6 +205,11 @@ def main():
                     if lib.matmul(cp[0], x, ys, **kw) == 0:
                         add(name, time_call(lambda i, cp=cp, kw=kw: lib.matmul(cp[i % nb4], x, ys, **kw), nb4, graph),
                             wbytes4, lib.config())
+            if M <= 16:  # the cluster-split kernel with x in pieces and the sums of x by MMA (options.x_pieces)
+                cp = copies["fast"]
+                if lib.matmul(cp[0], x, ys, x_pieces=1) == 0:
+                    add("fast_xp", time_call(lambda i, cp=cp: lib.matmul(cp[i % nb4], x, ys, x_pieces=1), nb4, graph),
+                        wbytes4, lib.config())
             if M <= 64:  # the default configuration again, launched with programmatic dependent launch
                 cp = copies["fast"]
                 if lib.matmul(cp[0], x, ys, pdl=1) == 0:
@@ -287,10 +292,11 @@ def main():
              "`fast wgmma` = the wgmma kernel forced (options.wgmma = 1, shape by its heuristic); `fast no-wgmma` = "
              "options.wgmma = -1 (the mma.sync kernels, dequantize + cuBLAS above m = 128); `fast ws` = the "
              "warp-specialized wgmma kernel (options.wgmma = 3); `dequant` / `dequant 2048` (m >= 1024) = dequantize + cuBLAS, all "
-             "of W at once / in slices of 2048 rows (options.dequant_rows); `config` = what the default call ran. The sweeps in "
+             "of W at once / in slices of 2048 rows (options.dequant_rows); `x pieces` (m <= 16) = the cluster-split kernel with "
+             "its x slice in pieces and the sums of x by MMA (options.x_pieces = 1, its own K-slice rule); `config` = what the default call ran. The sweeps in "
              "the JSON time the other block shapes.\n",
-             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | fast ws | fast no-wgmma | dequant | dequant 2048 | gemm | gemv | AutoAWQ-Triton | config |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| K x N | M | cuBLAS fp16 | fast | fast TB/s | fast TFLOP/s | x cuBLAS | x AutoAWQ | fast+pdl | x cuBLAS (pdl) | read floor | fast wgmma | fast ws | fast no-wgmma | dequant | dequant 2048 | x pieces | gemm | gemv | AutoAWQ-Triton | config |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (K, N) in SHAPES:
         for M in MS:
             c, f = get(K, N, M, "cublas_fp16"), get(K, N, M, "fast")
@@ -300,12 +306,12 @@ def main():
             pd = get(K, N, M, "fast_pdl")
             rf = get(K, N, M, "read_floor")
             fm, fn, fw = get(K, N, M, "fast_wgmma"), get(K, N, M, "fast_mma"), get(K, N, M, "fast_ws")
-            fd, fdr = get(K, N, M, "fast_deq"), get(K, N, M, "fast_deq_rows")
+            fd, fdr, fxp = get(K, N, M, "fast_deq"), get(K, N, M, "fast_deq_rows"), get(K, N, M, "fast_xp")
             fmt = lambda r: f"{r['us']:.1f}" if r else "-"
             lines.append(f"| {K} x {N} | {M} | {c['us']:.1f} | {f['us']:.1f} | {f['tbps']:.2f} | {f['tflops']:.0f} | "
                          f"{c['us'] / f['us']:.2f} | {(a['us'] / f['us']) if a else float('nan'):.2f} | {fmt(pd)} | "
                          f"{(c['us'] / pd['us']) if pd else float('nan'):.2f} | {fmt(rf)} | {fmt(fm)} | {fmt(fw)} | {fmt(fn)} | "
-                         f"{fmt(fd)} | {fmt(fdr)} | {fmt(g)} | {fmt(v)} | "
+                         f"{fmt(fd)} | {fmt(fdr)} | {fmt(fxp)} | {fmt(g)} | {fmt(v)} | "
                          f"{fmt(a)} | {f['config']} |")
     # Targets of issue 4 (fast, group 128, shapes >= 4096 x 11008).
     lines += ["", "## Targets (fast layout, group 128, K*N >= 4096*11008)", "",

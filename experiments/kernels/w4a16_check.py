@@ -29,6 +29,18 @@ def rel(a, b):
     return (torch.linalg.vector_norm(a.double() - b) / torch.linalg.vector_norm(b)).item()
 
 
+def fast_cases(lib, specs, ms, seed):
+    """Fast-layout weights (n, k, group, symmetric) x dtype x m: (w, sym, dtype, m, x, float64 reference), fresh inputs."""
+    for (nn, kk, group, sym) in specs:
+        canon = Canonical(nn, kk, group, sym, seed + group + kk)
+        w = lib.pack(FAST, canon)
+        wref = canon.dequant64()
+        for dtype in (torch.float16, torch.bfloat16):
+            for m in ms:
+                x = torch.randn(m, kk, dtype=dtype, device="cuda")
+                yield w, sym, dtype, m, x, x.double() @ wref.T
+
+
 def poisoned(m, n, dtype):
     y = torch.empty(m, n, dtype=dtype, device="cuda")
     y.view(torch.int16).fill_(-1)  # 0xffff: NaN in fp16 and bf16
@@ -122,30 +134,62 @@ def main():
                     cfg_rows.append(r)
                     if not ok:
                         failures.append(r)
+    # The cluster-split kernel with x in pieces and the sums of x by MMA (x_pieces = 1): every shape it has, K slices
+    # of 1..12 units (so 1 to 4 non-empty pieces; half a unit at the end where k / 64 is odd), every group (256:
+    # a group spans two units), both zero modes and dtypes, 1..16 tokens per block and several token blocks.
+    # Also: x_pieces is refused where its kernel cannot run.
+    for w, sym, dtype, m, x, ref in fast_cases(lib, ((1024, 1536, 128, False), (512, 1344, 64, False), (512, 1344, 32, True),
+                                                (768, 2048, 256, False), (256, 4160, 64, True)),
+                                          (1, 3, 8, 9, 16, 33, 100), 700):
+        tokens = 0 if m <= 16 else 16 if m < 64 else 8  # 33: three blocks of 16 tokens, 100: thirteen of 8
+        for wt, depth in ((1, 4), (2, 2), (2, 4)):
+            for split in (1, 3, 8, 0):
+                y = poisoned(m, w.n, dtype)
+                rc = lib.matmul(w, x, y, path=PATH_DIRECT, split_k=split, tokens=tokens, stages=depth, warp_tiles=wt,
+                                pdl=split & 1, x_pieces=1)
+                torch.cuda.synchronize()
+                err = rel(y, ref) if rc == 0 else float("nan")
+                config = lib.config() if rc == 0 else lib.error()
+                ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype] and "xpieces" in config
+                r = dict(what="x_pieces", group=w.group, sym=sym, k=w.k, n=w.n, dtype=str(dtype)[6:], m=m, tokens=tokens,
+                         wt=wt, depth=depth, split=split, err=err, ok=ok, config=config)
+                cfg_rows.append(r)
+                if not ok:
+                    failures.append(r)
+    canon = Canonical(512, 1536, 128, False, 799)
+    w = lib.pack(FAST, canon)
+    x = torch.randn(64, 1536, dtype=torch.float16, device="cuda")
+    for kw in (dict(), dict(tokens=32), dict(wgmma=1), dict(warps=2), dict(split_k=-1), dict(path=PATH_DEQUANT),
+               dict(warp_tiles=1, stages=8, tokens=16), dict(x_pieces=2)):
+        y = poisoned(64, 512, torch.float16)
+        args = dict(path=PATH_DIRECT, x_pieces=1)
+        args.update(kw)
+        rc = lib.matmul(w, x, y, **args)
+        ok = rc != 0 and "x_pieces" in lib.error()
+        r = dict(what="x_pieces refusal", args=str(kw), ok=ok, config=lib.config() if rc == 0 else lib.error())
+        cfg_rows.append(r)
+        if not ok:
+            failures.append(r)
+    print(f"x_pieces: {sum(r.get('what', '').startswith('x_pieces') for r in cfg_rows)} cases, "
+          f"{sum(r.get('what', '').startswith('x_pieces') and not r['ok'] for r in cfg_rows)} failures "
+          f"({time.time() - t0:.0f} s)")
     # The warp-split decode kernel at every warp count and depth: K ranges that split unevenly, warps left
     # without units, a half 128-k unit at the end (k/64 odd), group 32/64 spans, 1..16 tokens.
-    for (nn, kk, group, sym) in ((1024, 1536, 128, False), (512, 1344, 64, False), (512, 1344, 32, True),
-                                 (256, 4160, 64, True), (768, 2048, 256, False)):
-        canon = Canonical(nn, kk, group, sym, 300 + group + kk)
-        w = lib.pack(FAST, canon)
-        wref = canon.dequant64()
-        for dtype in (torch.float16, torch.bfloat16):
-            for m in (1, 5, 8, 9, 16):
-                x = torch.randn(m, kk, dtype=dtype, device="cuda")
-                ref = x.double() @ wref.T
-                for warps in (1, 2, 3, 5, 8):
-                    for wt, depth in ((1, 4), (1, 8), (2, 2), (2, 4)):
-                        y = poisoned(m, canon.n, dtype)
-                        rc = lib.matmul(w, x, y, path=PATH_DIRECT, warps=warps, warp_tiles=wt, stages=depth,
-                                        pdl=warps & 1)
-                        torch.cuda.synchronize()
-                        err = rel(y, ref) if rc == 0 else float("nan")
-                        ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
-                        r = dict(group=group, sym=sym, k=kk, dtype=str(dtype)[6:], m=m, warps=warps, wt=wt, depth=depth,
-                                 err=err, ok=ok, config=lib.config() if rc == 0 else lib.error())
-                        cfg_rows.append(r)
-                        if not ok:
-                            failures.append(r)
+    for w, sym, dtype, m, x, ref in fast_cases(lib, ((1024, 1536, 128, False), (512, 1344, 64, False), (512, 1344, 32, True),
+                                                     (256, 4160, 64, True), (768, 2048, 256, False)),
+                                               (1, 5, 8, 9, 16), 300):
+        for warps in (1, 2, 3, 5, 8):
+            for wt, depth in ((1, 4), (1, 8), (2, 2), (2, 4)):
+                y = poisoned(m, w.n, dtype)
+                rc = lib.matmul(w, x, y, path=PATH_DIRECT, warps=warps, warp_tiles=wt, stages=depth, pdl=warps & 1)
+                torch.cuda.synchronize()
+                err = rel(y, ref) if rc == 0 else float("nan")
+                ok = rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[dtype]
+                r = dict(group=w.group, sym=sym, k=w.k, dtype=str(dtype)[6:], m=m, warps=warps, wt=wt, depth=depth,
+                         err=err, ok=ok, config=lib.config() if rc == 0 else lib.error())
+                cfg_rows.append(r)
+                if not ok:
+                    failures.append(r)
     # The wgmma kernel at every block shape (tokens = its N, warpgroups, tiles per warp, depth), K split or not,
     # m from below one block to several token blocks, every group size, asymmetric and symmetric, both dtypes.
     # k = 1344 and 2112 (odd k / 64) exist to be refused by the warp-specialized kernel (wg = 3, whole 128-k units);

@@ -76,7 +76,7 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11}) {
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13}) {
                             if (path < 0 && path != -11 && layout != AWQ_W4_FAST) continue;
                             if (path <= -2 && path >= -10 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
@@ -124,6 +124,14 @@ int main() {
                             if (path == -11) {  // dequantize + cuBLAS in steps of 128 rows of W (every layout)
                                 opt.path = AWQ_W4_PATH_DEQUANT;
                                 opt.dequant_rows = 128;
+                            }
+                            if (path <= -12) {  // the cluster-split kernel with x in pieces: K split in two with two
+                                opt.path = AWQ_W4_PATH_DIRECT;  // tiles per warp (-12), one slice, default shape (-13)
+                                opt.x_pieces = 1;
+                                opt.tokens = m > 16 ? 16 : 0;
+                                opt.split_k = path == -12 ? 2 : 1;
+                                opt.warp_tiles = path == -12 ? 2 : 0;
+                                opt.stages = path == -12 ? 2 : 0;
                             }
                             const int rc = awq_w4a16_matmul(&dw[layout], dx, m, (awq_dtype)dt, dy, ws, wsb, 0, &opt);
                             CK(cudaDeviceSynchronize());

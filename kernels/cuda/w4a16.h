@@ -108,6 +108,12 @@ typedef struct {
     // and the next step overwrites the same lines: most of the fp16 W never makes the round trip to DRAM.
     // 0 = all rows in one step; opt-in, being measured (experiments/kernels/NOTES.md v21).
     int dequant_rows;
+    // Fast layout, 2..16 tokens per block (the cluster-split kernel): 1 = the block's x slice arrives in four pieces
+    // alongside the weights instead of all before the first MMA, and the zero-point correction's sums of x come
+    // from the tensor cores (w4a16_fast_small.cuh, XP). A call with 1 runs that kernel (also at m = 1, where the
+    // default is the warp-split decode kernel) and fails where it cannot: m > 16, tokens 32/64, wgmma, warps > 0,
+    // the fused one-token work, or a k too long for the kernel's x slices. 0 = off; opt-in, not yet measured.
+    int x_pieces;
 } awq_w4_options;
 
 // Bytes of workspace that make every path available for an n x k weight.

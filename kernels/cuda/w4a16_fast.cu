@@ -29,10 +29,12 @@ extern template cudaError_t fast_decode_dispatch<__nv_bfloat16>(const FastParams
                                                                 size_t, cudaStream_t, int*);
 
 bool fast_config_supported(const FastConfig& c) {
+    if (c.x_pieces && c.tokens != 8 && c.tokens != 16) return false;
     switch (c.tokens) {
         case 8:
         case 16:
-            if (c.warps > 0) return fast_decode_supported(c);
+            if (c.warps > 0) return !c.x_pieces && fast_decode_supported(c);
+            if (c.x_pieces) return (c.wn == 1 && c.stages == 4) || (c.wn == 2 && (c.stages == 2 || c.stages == 4));
             return (c.wn == 1 && (c.stages == 2 || c.stages == 4 || c.stages == 8)) ||
                    (c.wn == 2 && (c.stages == 2 || c.stages == 4));
         case 32: return c.wn == 1 && (c.stages == 3 || c.stages == 4);
@@ -169,7 +171,7 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
     if (small) {  // register-streaming kernel; its x slice lives in shared memory
         const int tv = std::min(m, cfg.tokens);
         if (p.chunks_per_split > fast_small_max_chunks(tv)) return cudaErrorInvalidValue;
-        const size_t smem = fast_small_smem(cfg.tokens / 8, cfg.wn, w.group, tv, p.chunks_per_split);
+        const size_t smem = fast_small_smem(cfg.tokens / 8, cfg.wn, w.group, tv, p.chunks_per_split, cfg.x_pieces);
         return dtype == AWQ_DTYPE_F16 ? fast_small_dispatch<half>(p, cfg, zeros, grid, smem, stream, occupancy)
                                       : fast_small_dispatch<__nv_bfloat16>(p, cfg, zeros, grid, smem, stream, occupancy);
     }

@@ -19,6 +19,18 @@
 // bytes per k, so at 16 tokens and TW = 1 the blocks together read as many bytes of x from L2 as of weights from
 // DRAM. Two tiles per warp halve that and let one ldmatrix of x feed twice the MMAs, at the price of twice the
 // weight registers in flight per lane (so depth 2 or 4 only).
+//
+// XP (opt-in, options.x_pieces = 1; NOT yet measured on a GPU): x in pieces, sums by MMA. Without it every block
+// stages its whole x slice, waits for it, sums it per range and tokens in shared memory and only then issues its
+// first MMA: at 16 tokens that is 0.5 bytes of x per weight byte, all of a wave's blocks reading x from L2 at the
+// same moment while only D units of weights per lane are in flight. With XP the slice comes in kXPieces
+// cp.async groups of growing size (units [0, 1), [1, 3), [3, 7), [7, end)); a warp waits for a piece (one
+// __syncthreads) only when it reaches the piece's first unit, so the rest of x arrives under the weight stream.
+// The per-range sums of x, which the zero-point correction needs before the first flush, come from the tensor
+// cores instead of a block-wide pass: the x fragments a warp already holds, rearranged as an A operand (16 rows
+// = the 16 tokens of one k16 step, or for 8 tokens two k16 steps), times a B of ones, give every token's sum in
+// fp32 (one HMMA per k16 step at 16 tokens, one per two steps at 8; + 4 or 2 SHFL per flush to move each
+// token's sum to the lanes that hold its accumulators). No range-sum array in shared memory, no second barrier.
 #include "w4a16_fast.cuh"
 
 namespace awq::cuda {
@@ -27,6 +39,20 @@ constexpr int kSmallThreads = 128;
 constexpr int kSmallXBytes = 96 * 1024;  // shared memory for the block's x slice (bounds the K slice)
 constexpr int kSmallMaxSplits = 8;       // K slices = cluster size (portable maximum)
 constexpr int kSmallMaxSmem = 200 * 1024;
+constexpr int kXPieces = 4;  // XP: x arrives in this many cp.async groups (see above)
+
+// XP: first 128-k unit of x piece q (q = 0..kXPieces; the last piece runs to the end of the slice).
+__device__ __forceinline__ int small_x_piece_start(int q, int nunits) {
+    return q >= kXPieces ? nunits : min(nunits, (1 << q) - 1);
+}
+// XP: wait until this thread's copies of pieces 0..q have landed (cp.async groups are counted from the newest).
+__device__ __forceinline__ void small_x_piece_wait(int q) {
+    static_assert(kXPieces == 4, "one case per piece");
+    if (q == 0) cp_async_wait<3>();
+    else if (q == 1) cp_async_wait<2>();
+    else if (q == 2) cp_async_wait<1>();
+    else cp_async_wait<0>();
+}
 
 // Per lane and group: fp32 scales and zero biases of its rows r0 = l/4 and r1 = r0 + 8.
 struct SmallMeta {
@@ -55,7 +81,7 @@ __device__ __forceinline__ SmallMeta small_meta(uint32_t scale_word, uint32_t ze
 // (magic + zero) * sum(x over R) in fp32, sum(x) being precomputed per block from its x slice. With the
 // scale applied after the mma too, dequantization is 4 LOP3 + 1 shift per 8 weights (fp16). The products
 // are exact and fp32-accumulated; the bias adds at most ~1e-4 relative error (see NOTES.md).
-template <class T, int NT, int TW, bool kZeros, int GM, int D>
+template <class T, int NT, int TW, bool kZeros, int GM, int D, bool XP>
 __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const FastParams p) {
     using E = Elt<T>;
     constexpr int kSPG = 8 / GM;      // k16 steps per group (per flush)
@@ -63,7 +89,7 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     extern __shared__ __align__(128) uint8_t smem[];
     float* red = reinterpret_cast<float*>(smem);                  // [4 * NT * TW][128] cluster-reduce scratch
     uint8_t* zero16 = smem + 4 * NT * TW * kSmallThreads * 4;     // 128 bytes of zeros (rows past m)
-    float* xsum = reinterpret_cast<float*>(zero16 + 128);         // [ranges][8 * NT]
+    float* xsum = reinterpret_cast<float*>(zero16 + 128);         // [ranges][8 * NT] (not with XP)
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int tb = blockIdx.x, split = blockIdx.y, nb = blockIdx.z;
     const int tok0 = tb * 8 * NT;
@@ -74,7 +100,7 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     const int nunits = (nch + 1) >> 1;
     const int ks = nch * 64;
     const int nranges = (ks + kR - 1) / kR;
-    uint8_t* xs = zero16 + 128 + ((nranges * 8 * NT * 4 + 127) & ~127);  // [tv][ks] halves, swizzled
+    uint8_t* xs = zero16 + 128 + (XP ? 0 : ((nranges * 8 * NT * 4 + 127) & ~127));  // [tv][ks] halves, swizzled
     uint32_t magic = E::kMagic;
     asm volatile("" : "+r"(magic));
 
@@ -120,16 +146,24 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
     pdl_trigger();
     pdl_wait();
 
-    // Stage x, then the per-range sums of x (zero for tokens past m).
+    // Stage x (chunks [c0, c1) of every valid token row: one cp.async group), then, without XP, wait for it and
+    // sum it per range (zero for tokens past m).
     if (tid < 8) reinterpret_cast<uint4*>(zero16)[tid] = make_uint4(0, 0, 0, 0);
-    {
-        const T* xg = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)c_begin * 64;
-        const int pieces = ks >> 3;
-        for (int i = tid; i < tv * pieces; i += kSmallThreads) {
-            const int r = i / pieces, pc = i - r * pieces;
+    const T* xg = static_cast<const T*>(p.x) + (size_t)tok0 * p.k + (size_t)c_begin * 64;
+    auto stage_x = [&](int c0, int c1) {
+        const int npc = (c1 - c0) * 8;  // 16-byte pieces per token row
+        for (int i = tid; i < tv * npc; i += kSmallThreads) {
+            const int r = i / npc, pc = c0 * 8 + (i - r * npc);
             cp_async16(xs + (size_t)r * ks * 2 + ((pc ^ (r & 7)) << 4), xg + (size_t)r * p.k + pc * 8);
         }
         cp_async_commit();
+    };
+    if constexpr (XP) {
+#pragma unroll
+        for (int q = 0; q < kXPieces; ++q)
+            stage_x(min(nch, 2 * small_x_piece_start(q, nunits)), min(nch, 2 * small_x_piece_start(q + 1, nunits)));
+    } else {
+        stage_x(0, nch);
         cp_async_wait<0>();
         __syncthreads();
         for (int i = tid; i < nranges * 8 * NT; i += kSmallThreads) {
@@ -163,6 +197,13 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
         xoff[q] = xvalid ? ((pc ^ (xrow & 7)) & 7) << 4 : 0;
     }
     const float* xsum_lane = xsum + 2 * (lane & 3);  // + range * 8 * NT + nt * 8: tokens t0, t0 + 1
+    // XP: the range's sums of x from the tensor cores. A = the x fragments of a k16 step as 16 rows (NT = 2: row
+    // t = token t; NT = 1: rows 0-7 the tokens at step s, rows 8-15 the same tokens at step s + 1), B = ones, so
+    // xsp[0] (= xsp[1]) is row lane / 4's sum and xsp[2] (= xsp[3]) row lane / 4 + 8's. The flush moves token t's
+    // sum from lane 4t (NT = 1: rows t and t + 8 added) to the lanes whose accumulators hold token t.
+    float xsp[4] = {0.f, 0.f, 0.f, 0.f};
+    const uint32_t ones = std::is_same_v<T, half> ? 0x3C003C00u : 0x3F803F80u;
+    const int xsrc = 8 * (lane & 3);  // lane holding token 2 * (lane & 3) (and + 8); + 4: the next token
 
     float acc[TW][NT][4];
 #pragma unroll
@@ -177,6 +218,12 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
         for (int slot = 0; slot < D; ++slot) {
             const int unit = base + slot;
             if (unit >= nunits) break;
+            if constexpr (XP) {
+                if (unit < 8 && ((unit + 1) & unit) == 0) {  // unit 0, 1, 3 or 7: the first of x piece 0..3
+                    small_x_piece_wait(31 - __clz(unit + 1));
+                    __syncthreads();
+                }
+            }
             const bool two = 2 * unit + 1 < nch;
             float part[TW][NT][4];
 #pragma unroll
@@ -192,7 +239,13 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
                 const int q = s & 3, ci = 2 * unit + (s >> 2);
                 uint32_t b[NT][2];
                 if constexpr (NT == 1) {
-                    if ((s & 1) == 0) ldmatrix_x4(bx, xbase + ci * xstride + xoff[q]);
+                    if ((s & 1) == 0) {
+                        ldmatrix_x4(bx, xbase + ci * xstride + xoff[q]);
+                        if constexpr (XP) {  // steps s and s + 1 as rows 0-7 and 8-15
+                            const uint32_t ax[4] = {bx[0], bx[2], bx[1], bx[3]};
+                            mma16816<T>(xsp, ax, ones, ones);
+                        }
+                    }
                     b[0][0] = bx[(s & 1) * 2];
                     b[0][1] = bx[(s & 1) * 2 + 1];
                 } else {
@@ -201,6 +254,10 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
                     b[0][1] = bx[1];
                     b[1][0] = bx[2];
                     b[1][1] = bx[3];
+                    if constexpr (XP) {  // tokens 0-7 and 8-15 as rows 0-7 and 8-15
+                        const uint32_t ax[4] = {bx[0], bx[2], bx[1], bx[3]};
+                        mma16816<T>(xsp, ax, ones, ones);
+                    }
                 }
 #pragma unroll
                 for (int j = 0; j < TW; ++j) {
@@ -212,13 +269,27 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
                 if ((s + 1) % kSPG == 0 || (s == 3 && !two)) {
                     const int gi = s / kSPG;
                     const float* xsr = xsum_lane + (unit * GM + gi) * 8 * NT;
+                    float2 xr[NT];  // XP: this range's sums of tokens nt * 8 + 2 * (lane & 3) + {0, 1}
+                    if constexpr (XP) {
+                        if constexpr (NT == 1) {
+                            const float t = xsp[0] + xsp[2];
+                            xr[0] = make_float2(__shfl_sync(0xffffffffu, t, xsrc), __shfl_sync(0xffffffffu, t, xsrc + 4));
+                        } else {
+#pragma unroll
+                            for (int nt = 0; nt < NT; ++nt)
+                                xr[nt] = make_float2(__shfl_sync(0xffffffffu, xsp[2 * nt], xsrc),
+                                                     __shfl_sync(0xffffffffu, xsp[2 * nt], xsrc + 4));
+                        }
+#pragma unroll
+                        for (int e = 0; e < 4; ++e) xsp[e] = 0.f;
+                    }
 #pragma unroll
                     for (int j = 0; j < TW; ++j) {
                         const SmallMeta m = small_meta<T, kZeros>(
                             sring[slot][j][gi], kZeros ? (zring[slot][j] >> (8 * gi)) & 0xFF : 0u);
 #pragma unroll
                         for (int nt = 0; nt < NT; ++nt) {
-                            const float2 xv = *reinterpret_cast<const float2*>(xsr + nt * 8);
+                            const float2 xv = XP ? xr[nt] : *reinterpret_cast<const float2*>(xsr + nt * 8);
                             acc[j][nt][0] += m.f0 * fmaf(-m.b0, xv.x, part[j][nt][0]);
                             acc[j][nt][1] += m.f0 * fmaf(-m.b0, xv.y, part[j][nt][1]);
                             acc[j][nt][2] += m.f1 * fmaf(-m.b1, xv.x, part[j][nt][2]);
@@ -255,18 +326,18 @@ __global__ void __launch_bounds__(kSmallThreads) w4a16_fast_small_kernel(const F
             }
 }
 
-// Shared memory of one block: reduce scratch + zero row + range sums + the x slice.
-inline size_t fast_small_smem(int nt, int tw, int group, int tokens_valid, int chunks) {
+// Shared memory of one block: reduce scratch + zero row + range sums (not with XP) + the x slice.
+inline size_t fast_small_smem(int nt, int tw, int group, int tokens_valid, int chunks, bool xp) {
     const int kr = group >= 128 ? 128 : group;
     const int ranges = (chunks * 64 + kr - 1) / kr;
-    return (size_t)4 * nt * tw * kSmallThreads * 4 + 128 + (((size_t)ranges * 8 * nt * 4 + 127) & ~(size_t)127) +
-           (size_t)tokens_valid * chunks * 64 * 2;
+    return (size_t)4 * nt * tw * kSmallThreads * 4 + 128 +
+           (xp ? 0 : ((size_t)ranges * 8 * nt * 4 + 127) & ~(size_t)127) + (size_t)tokens_valid * chunks * 64 * 2;
 }
 
-template <class T, int NT, int TW, bool kZeros, int GM, int D>
+template <class T, int NT, int TW, bool kZeros, int GM, int D, bool XP>
 cudaError_t fast_small_launch_one(const FastParams& p, dim3 grid, size_t smem, bool pdl, cudaStream_t stream,
                                   int* occupancy) {
-    auto kernel = w4a16_fast_small_kernel<T, NT, TW, kZeros, GM, D>;
+    auto kernel = w4a16_fast_small_kernel<T, NT, TW, kZeros, GM, D, XP>;
     static const cudaError_t attr =
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmallMaxSmem);
     if (attr != cudaSuccess) return attr;
@@ -274,19 +345,25 @@ cudaError_t fast_small_launch_one(const FastParams& p, dim3 grid, size_t smem, b
     return launch_fast_kernel(kernel, p, grid, kSmallThreads, smem, pdl, stream);
 }
 
-template <class T, int NT, int TW, bool kZeros, int D>
+template <class T, int NT, int TW, bool kZeros, int D, bool XP = false>
 cudaError_t fast_small_by_depth(const FastParams& p, dim3 grid, size_t smem, bool pdl, cudaStream_t stream,
                                 int* occupancy) {
     const int gm = p.group >= 128 ? 1 : p.group == 64 ? 2 : 4;
-    if (gm == 1) return fast_small_launch_one<T, NT, TW, kZeros, 1, D>(p, grid, smem, pdl, stream, occupancy);
-    if (gm == 2) return fast_small_launch_one<T, NT, TW, kZeros, 2, D>(p, grid, smem, pdl, stream, occupancy);
-    return fast_small_launch_one<T, NT, TW, kZeros, 4, D>(p, grid, smem, pdl, stream, occupancy);
+    if (gm == 1) return fast_small_launch_one<T, NT, TW, kZeros, 1, D, XP>(p, grid, smem, pdl, stream, occupancy);
+    if (gm == 2) return fast_small_launch_one<T, NT, TW, kZeros, 2, D, XP>(p, grid, smem, pdl, stream, occupancy);
+    return fast_small_launch_one<T, NT, TW, kZeros, 4, D, XP>(p, grid, smem, pdl, stream, occupancy);
 }
 
 template <class T, int NT, bool kZeros>
 cudaError_t fast_small_by_shape(const FastParams& p, const FastConfig& cfg, dim3 grid, size_t smem,
                                 cudaStream_t stream, int* occupancy) {
     const bool pdl = cfg.pdl;
+    if (cfg.x_pieces) {  // the shapes fast_config_supported allows with x_pieces
+        if (cfg.wn == 2 && cfg.stages == 2)
+            return fast_small_by_depth<T, NT, 2, kZeros, 2, true>(p, grid, smem, pdl, stream, occupancy);
+        if (cfg.wn == 2) return fast_small_by_depth<T, NT, 2, kZeros, 4, true>(p, grid, smem, pdl, stream, occupancy);
+        return fast_small_by_depth<T, NT, 1, kZeros, 4, true>(p, grid, smem, pdl, stream, occupancy);
+    }
     if (cfg.wn == 2) {  // twice the weight registers per lane: depth 2 or 4
         if (cfg.stages == 2) return fast_small_by_depth<T, NT, 2, kZeros, 2>(p, grid, smem, pdl, stream, occupancy);
         return fast_small_by_depth<T, NT, 2, kZeros, 4>(p, grid, smem, pdl, stream, occupancy);

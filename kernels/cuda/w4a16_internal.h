@@ -36,6 +36,8 @@ struct FastConfig {
     int x_multicast = 0;  // wg 3, one tile per block: 2 = pairs of row blocks load x once (TMA multicast)
     int a_mode = 0;  // wg 3, the consumers' MMA operands (options.wgmma - 3): 0 = the dequantized weights as A from
                      // shared memory; 1 = as A from registers; 2 = tokens as M (x is A, the weights B in shared memory)
+    bool x_pieces = false;  // tokens 8/16, cluster-split kernel only (warps <= 0): x in pieces, sums by MMA (XP in
+                            // w4a16_fast_small.cuh); shapes: wn 1 with depth 4, wn 2 with depth 2 or 4
     bool x_gated = false;  // decode kernel only: x rows are [gate | up], the input is silu(gate) * up
     // Decode kernel, m = 1 only: the residual + RMSNorm fold (awq_w4_options residual ... norm_eps).
     void* residual = nullptr;

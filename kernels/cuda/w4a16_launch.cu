@@ -204,15 +204,15 @@ int dequant_gemm(const awq_w4_weight& w, const void* x, int m, awq_dtype dtype, 
 // which for tokens <= 16 grows with the tokens and the K slice).
 int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cfg, int m) {
     static std::mutex mu;
-    static std::map<std::array<int, 11>, int> cache;
+    static std::map<std::array<int, 12>, int> cache;
     int dev = 0;
     cudaGetDevice(&dev);
     const int kchunks = w.k / 64, cps = (kchunks + cfg.splits - 1) / cfg.splits;
     const int tv = cfg.tokens <= 16 ? std::min(m, cfg.tokens) : 0;
     const int slice = tv == 0 ? 0 : cfg.warps > 0 ? ((kchunks + 1) / 2 + cfg.warps - 1) / cfg.warps : cps;
     const int gm = w.group >= 128 ? 1 : w.group == 64 ? 2 : 4;  // a template parameter of the decode kernels
-    const std::array<int, 11> key = {dev, cfg.tokens, cfg.wn, cfg.stages, (int)dtype, w.qzeros != nullptr, tv,
-                                     slice, cfg.warps, gm, cfg.wg};
+    const std::array<int, 12> key = {dev, cfg.tokens, cfg.wn,   cfg.stages, (int)dtype, w.qzeros != nullptr,
+                                     tv,  slice,      cfg.warps, gm,       cfg.wg,     cfg.x_pieces};
     {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = cache.find(key); it != cache.end()) return it->second;
@@ -426,6 +426,12 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (fold_in && opt.x_gated) return fail("x_gated and the RMSNorm fold both transform x: at most one of them");
     if (opt.norm_on_output && !fold_in) return fail("norm_on_output needs the RMSNorm fold (sumsq_in, norm_weight)");
     const bool fused = opt.x_gated || fold_out || fold_in;  // only the one-token decode kernel does these
+    if (opt.x_pieces != 0 && opt.x_pieces != 1) return fail("x_pieces must be 0 or 1, not " + std::to_string(opt.x_pieces));
+    if (opt.x_pieces && (w->layout != AWQ_W4_FAST || opt.path == AWQ_W4_PATH_DEQUANT || fused || opt.warps > 0 ||
+                         opt.wgmma > 0 || opt.split_k < 0 || (opt.tokens ? opt.tokens > 16 : m > 16)))
+        return fail("x_pieces = 1 is the cluster-split kernel's: fast layout, path auto or direct, 8 or 16 tokens per "
+                    "block (m <= 16 or tokens 8/16), no wgmma, warps <= 0, K slices >= 0, no fused one-token work "
+                    "(got m=" + std::to_string(m) + " tokens=" + std::to_string(opt.tokens) + ")");
     // The fast layout's wgmma kernel: asked for, or by m (not for the fused one-token work). A block shape given
     // with wgmma = 0 names an mma.sync kernel, as it did before the wgmma kernel existed.
     const bool shape_given = opt.tokens != 0 || opt.warp_tiles != 0 || opt.stages != 0;
@@ -514,7 +520,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         // Measured exception (H200, with PDL): many tiles over a short K (the 7B gate/up projection, 1376 tiles
         // x 32 units) runs faster on the cluster-split kernel (16.0 vs 17.5 us), unless the SiLU rides along.
         const bool many_short = w->n / 16 >= 1024 && (w->k / 64 + 1) / 2 <= 48;
-        const bool decode_default = m == 1 && (!many_short || fused);
+        const bool decode_default = m == 1 && (!many_short || fused) && !opt.x_pieces;
         if (cfg.tokens <= 16 && opt.warps >= 0 && opt.split_k <= 1 && (decode_default || opt.warps > 0 || fused)) {
             FastConfig d = cfg;
             d.wn = opt.warp_tiles;
@@ -542,15 +548,25 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
                             std::to_string(w->k) + " and " + std::to_string(std::min(m, cfg.tokens)) + " tokens");
         }
         // The cluster-split decode kernel keeps its x slice in shared memory: K slices of at most max_chunks, at most 8.
-        int min_splits = 1;
+        // The heuristic also keeps more than 8 tokens' x slices within 64 KB where 8 slices allow it: on
+        // 8192 x 28672 at m = 16 (H100 sweep, experiments/results/wgmma_v3) four slices of 64 KB ran 63.2 us against
+        // 68.7 for the three of 88 KB that fit (both depths and with PDL alike: 0.92-0.93x; two tiles per warp), the
+        // smaller slice letting three blocks share an SM instead of two; with one tile per warp 76.1 vs 93.6 us.
+        int min_splits = 1, pref_splits = 1;
         if (cfg.tokens <= 16) {
-            const int align = fast_small_chunk_align(w->group);
-            const int max_chunks = fast_small_max_chunks(std::min(m, cfg.tokens)) / align * align;
+            const int align = fast_small_chunk_align(w->group), tv = std::min(m, cfg.tokens);
+            const int max_chunks = fast_small_max_chunks(tv) / align * align;
             min_splits = max_chunks > 0 ? (kchunks + max_chunks - 1) / max_chunks : kFastMaxSplits + 1;
             if (min_splits > kFastMaxSplits) {
-                if (opt.tokens) return fail("k=" + std::to_string(w->k) + " is too long for tokens=" + std::to_string(cfg.tokens));
+                if (opt.tokens || opt.x_pieces)
+                    return fail("k=" + std::to_string(w->k) + " is too long for tokens=" + std::to_string(cfg.tokens) +
+                                (opt.x_pieces ? " (x_pieces = 1 needs the cluster-split kernel)" : ""));
                 cfg.tokens = 32;  // fall back to the pipelined kernel
                 min_splits = 1;
+            } else if (tv > 8) {
+                constexpr int kPrefXBytes = 64 * 1024;
+                const int pref_chunks = std::max(align, kPrefXBytes / (tv * 64 * 2) / align * align);
+                pref_splits = std::min(kFastMaxSplits, (kchunks + pref_chunks - 1) / pref_chunks);
             }
         }
         const bool small = cfg.tokens <= 16;
@@ -561,9 +577,11 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.wn = opt.warp_tiles ? opt.warp_tiles : ((cfg.tokens == 64 || (cfg.tokens == 16 && big)) && w->n % 128 == 0) ? 2 : 1;
         if (cfg.wn == 2 && w->n % 128 != 0) return fail("warp_tiles 2 needs n % 128 == 0");
         cfg.stages = opt.stages ? opt.stages : small ? 4 : cfg.tokens == 32 ? 4 : 3;
+        cfg.x_pieces = opt.x_pieces != 0;
         if (!fast_config_supported(cfg))
             return fail("unsupported fast tile: tokens=" + std::to_string(cfg.tokens) + " warp_tiles=" +
-                        std::to_string(cfg.wn) + " stages=" + std::to_string(cfg.stages));
+                        std::to_string(cfg.wn) + " stages=" + std::to_string(cfg.stages) +
+                        (cfg.x_pieces ? " with x_pieces = 1 (warp_tiles 1 takes depth 4 only)" : ""));
         const int tblocks = (m + cfg.tokens - 1) / cfg.tokens, nblocks = w->n / (64 * cfg.wn);
         if (opt.split_k > 0) {
             cfg.splits = opt.split_k;
@@ -578,6 +596,7 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             cfg.splits = std::max(1, slots / base);
             cfg.splits = std::clamp(cfg.splits, m <= 8 ? 2 : 1, small ? kFastMaxSplits : 4);
             cfg.splits = std::min(cfg.splits, std::max(1, kchunks / 4));  // >= 256 k per slice
+            cfg.splits = std::max(cfg.splits, pref_splits);
         }
         cfg.splits = std::max(cfg.splits, min_splits);
         if (cfg.splits > kFastMaxSplits)
@@ -587,7 +606,8 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail_cuda("fast kernel launch", e);
         g_config = std::string(small ? "fast stream" : "fast tc") + " tok=" + std::to_string(cfg.tokens) +
                    " wn=" + std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) +
-                   (small ? " depth=" : " stages=") + std::to_string(cfg.stages) + (cfg.pdl ? " pdl" : "");
+                   (small ? " depth=" : " stages=") + std::to_string(cfg.stages) + (cfg.x_pieces ? " xpieces" : "") +
+                   (cfg.pdl ? " pdl" : "");
         return 0;
     }
 
