@@ -83,9 +83,29 @@ def main():
                             if not ok:
                                 failures.append(row)
     print(f"main grid: {len(rows)} cases, {len(failures)} failures ({time.time() - t0:.0f} s)")
-
-    # Every fast tile configuration and split-K setting, both dtypes, both zero modes.
     cfg_rows = []
+    # The dequantize path in slices needs only one slice of weight buffer: 64 KiB of counters + 128 * n floats of
+    # split-K partials + rows * k * 2 (each rounded up to 256). With exactly that it runs; one byte less is refused.
+    a256 = lambda v: (v + 255) // 256 * 256
+    for layout in (GEMM, GEMV, FAST):
+        canon = Canonical(n, k, 128, False, 50 + layout)
+        w = lib.pack(layout, canon)
+        x = torch.randn(300, k, dtype=torch.float16, device="cuda")
+        ref = x.double() @ canon.dequant64().T
+        need = 65536 + a256(128 * n * 4) + a256(256 * k * 2)
+        for wsb, expect_ok in ((need, True), (need - 1, False)):
+            y = poisoned(300, n, torch.float16)
+            rc = lib.matmul(w, x, y, path=PATH_DEQUANT, dequant_rows=256, ws_bytes=wsb)
+            torch.cuda.synchronize()
+            err = rel(y, ref) if rc == 0 else float("nan")
+            ok = (rc == 0 and bool(torch.isfinite(y).all()) and err < TOL[torch.float16]) if expect_ok else \
+                (rc != 0 and "dequant_rows = 256" in lib.error())
+            r = dict(what="dequant slices, small workspace", layout=NAMES[layout], ws_bytes=wsb, err=err, ok=ok,
+                     config=lib.config() if rc == 0 else lib.error())
+            cfg_rows.append(r)
+            if not ok:
+                failures.append(r)
+    # Every fast tile configuration and split-K setting, both dtypes, both zero modes.
     for group, sym in ((128, False), (32, True), (64, False)):
         canon = Canonical(1024, 1536, group, sym, 100 + group)
         w = lib.pack(FAST, canon)

@@ -146,15 +146,17 @@ class W4Lib:
 
     def matmul(self, w, x, y, path=PATH_AUTO, split_k=0, tokens=0, stages=0, warp_tiles=0, pdl=0, ws=True, warps=0,
                x_gated=0, residual=None, sumsq_out=None, sumsq_in=None, norm_weight=None, norm_eps=0.0,
-               norm_on_output=0, wgmma=0, x_multicast=0, dequant_rows=0, x_pieces=0):
-        """residual / sumsq_out / sumsq_in / norm_weight: torch tensors for the residual + RMSNorm fold (w4a16.h)."""
+               norm_on_output=0, wgmma=0, x_multicast=0, dequant_rows=0, x_pieces=0, ws_bytes=None):
+        """residual / sumsq_out / sumsq_in / norm_weight: torch tensors for the residual + RMSNorm fold (w4a16.h).
+        ws_bytes: tell the call its workspace has only this many bytes (default: awq_w4a16_workspace_bytes)."""
         ptr = lambda t: t.data_ptr() if t is not None else None
         opt = W4Options(path, split_k, tokens, stages, warp_tiles, pdl, warps, x_gated, ptr(residual), ptr(sumsq_out),
                         ptr(sumsq_in), ptr(norm_weight), norm_eps, norm_on_output, wgmma, x_multicast, dequant_rows,
                         x_pieces)
         wsb = self.workspace(w.n, w.k) if ws else None
         rc = self.so.awq_w4a16_matmul(ctypes.byref(w.desc), x.data_ptr(), x.shape[0], DTYPES[x.dtype], y.data_ptr(),
-                                      wsb.data_ptr() if ws else None, wsb.numel() if ws else 0,
+                                      wsb.data_ptr() if ws else None,
+                                      (wsb.numel() if ws_bytes is None else ws_bytes) if ws else 0,
                                       torch.cuda.current_stream().cuda_stream, ctypes.byref(opt))
         return rc
 

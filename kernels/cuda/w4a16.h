@@ -106,7 +106,9 @@ typedef struct {
     // Dequantize path: rows of W expanded per step (a multiple of 64). Each step expands its rows into the
     // workspace's weight buffer, then cuBLAS multiplies them, so the slice is still in L2 when the GEMM reads it
     // and the next step overwrites the same lines: most of the fp16 W never makes the round trip to DRAM.
-    // 0 = all rows in one step; opt-in, being measured (experiments/kernels/NOTES.md v21).
+    // 0 = all rows in one step; opt-in, being measured (experiments/kernels/NOTES.md v21). With R rows per step the
+    // path needs only R * k * 2 bytes of weight buffer: a workspace of 64 KiB + 512 * n + R * k * 2 bytes (each term
+    // rounded up to 256) suffices for it (k = 8192, n = 28672, R = 2048: ~48 MB instead of ~485 MB).
     int dequant_rows;
     // Fast layout, 2..16 tokens per block (the cluster-split kernel): 1 = the block's x slice arrives in four pieces
     // alongside the weights instead of all before the first MMA, and the zero-point correction's sums of x come

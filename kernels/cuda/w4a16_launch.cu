@@ -129,7 +129,12 @@ struct Workspace {
     size_t scratch_bytes = 0;
 };
 
-Workspace carve(const awq_w4_weight& w, void* ws, size_t bytes) {
+// The dequantize path's buffer holds the rows it expands per step: all of W, or dequant_rows rows (slices).
+size_t dequant_buffer_bytes(const awq_w4_weight& w, int dequant_rows) {
+    return weight_bytes(dequant_rows > 0 ? std::min(dequant_rows, w.n) : w.n, w.k);
+}
+
+Workspace carve(const awq_w4_weight& w, void* ws, size_t bytes, int dequant_rows) {
     Workspace out;
     if (!ws || !aligned(ws, 256)) return out;
     auto* base = static_cast<uint8_t*>(ws);
@@ -144,7 +149,7 @@ Workspace carve(const awq_w4_weight& w, void* ws, size_t bytes) {
         out.split.partials = reinterpret_cast<float*>(base + kCounterBytes);
         out.split.partial_floats = (size_t)kMaxSplitTokens * w.n;
     }
-    if (bytes >= kCounterBytes + partial_bytes(w.n) + weight_bytes(w.n, w.k))
+    if (bytes >= kCounterBytes + partial_bytes(w.n) + dequant_buffer_bytes(w, dequant_rows))
         out.weight = base + kCounterBytes + partial_bytes(w.n);
     return out;
 }
@@ -400,10 +405,10 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (!x || !y || !aligned(x, 16) || !aligned(y, 16)) return fail("x and y must be 16-byte aligned device pointers");
     const awq_w4_options opt = options ? *options : awq_w4_options{AWQ_W4_PATH_AUTO, 0, 0, 0, 0, 0, 0, 0};
     const bool fold_out = opt.residual || opt.sumsq_out, fold_in = opt.sumsq_in || opt.norm_weight;
-    const Workspace ws = carve(*w, workspace, workspace_bytes);
     if (opt.dequant_rows < 0 || opt.dequant_rows % 64 != 0)
         return fail("dequant_rows must be 0 (all rows at once) or a positive multiple of 64, not " +
                     std::to_string(opt.dequant_rows));
+    const Workspace ws = carve(*w, workspace, workspace_bytes, opt.dequant_rows);
     if (opt.split_k < -2)
         return fail("split_k must be -2 (persistent tiles), -1 (stream-K), 0 (heuristic) or a number of K slices");
 
@@ -455,8 +460,12 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
     if (path == AWQ_W4_PATH_DEQUANT) {
         if (!ws.weight)
             return fail("the dequantize path needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
-                        std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes, got " +
-                        std::to_string(workspace_bytes));
+                        std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes" +
+                        (opt.dequant_rows > 0 ? " (with dequant_rows = " + std::to_string(opt.dequant_rows) + ": " +
+                                                    std::to_string(kCounterBytes + partial_bytes(w->n) +
+                                                                   dequant_buffer_bytes(*w, opt.dequant_rows)) + ")"
+                                              : std::string()) +
+                        ", got " + std::to_string(workspace_bytes));
         return dequant_gemm(*w, x, m, dtype, y, ws.weight, opt.dequant_rows, stream);
     }
     if (path != AWQ_W4_PATH_DIRECT) return fail("unknown path " + std::to_string((int)path));
