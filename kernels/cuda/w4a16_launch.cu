@@ -232,7 +232,10 @@ int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cf
 // Shape of the warp-split decode kernel for one token (measured on H200, experiments/kernels/NOTES.md v8):
 // its time is set by how fast the warps consume units, so it wants ~1500-2000 warps in the grid (12-16 per
 // SM), two tiles per warp (two independent mma chains, shared x fragments) once there are enough tiles,
-// and at least two 128-k units per warp. Fills cfg.wn, cfg.stages and cfg.warps; false when x does not fit.
+// and at least two 128-k units per warp. With two tiles per warp at least 4 warps: the H100 sweeps of sessions 9
+// and 11 (experiments/results/wgmma_v2, wgmma_v3; m = 1) put 4 warps ahead of the 1536-warp target's 3 on 4096x14336
+// (13.8 vs 14.1 us, 13.6 vs 14.1) and its 2 on 8192x28672 (43.9 vs 44.4, 44.6 vs 44.6; with PDL 42.7 vs 45.0,
+// 43.1 vs 45.2). Fills cfg.wn, cfg.stages and cfg.warps; false when x does not fit.
 bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
     const int tiles = w.n / 16, kunits = (w.k / 64 + 1) / 2;
     if (cfg.wn == 0) cfg.wn = tiles >= 512 ? 2 : 1;
@@ -241,7 +244,7 @@ bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
     const long target = cfg.wn == 2 ? 1536 : 2048;
     int warps = cfg.warps;
     if (warps == 0) {
-        warps = (int)std::clamp<long>((target + blocks / 2) / blocks, 1, kDecodeWarpsMax);
+        warps = (int)std::clamp<long>((target + blocks / 2) / blocks, cfg.wn == 2 ? 4 : 1, kDecodeWarpsMax);
         while (warps > 1 && (kunits + warps - 1) / warps < 2) --warps;
     }
     for (cfg.warps = warps; cfg.warps >= 1; --cfg.warps)
