@@ -235,10 +235,13 @@ int fast_occupancy(const awq_w4_weight& w, awq_dtype dtype, const FastConfig& cf
 // and at least two 128-k units per warp. With two tiles per warp at least 4 warps: the H100 sweeps of sessions 9
 // and 11 (experiments/results/wgmma_v2, wgmma_v3; m = 1) put 4 warps ahead of the 1536-warp target's 3 on 4096x14336
 // (13.8 vs 14.1 us, 13.6 vs 14.1) and its 2 on 8192x28672 (43.9 vs 44.4, 44.6 vs 44.6; with PDL 42.7 vs 45.0,
-// 43.1 vs 45.2). Fills cfg.wn, cfg.stages and cfg.warps; false when x does not fit.
+// 43.1 vs 45.2). Two tiles per warp also from 256 tiles where K is short (k <= 4096): on 4096x4096, 8 warps with two
+// tiles at depth 2 were the fastest shape in all four sweeps that timed it (H200 5.85 / 5.89 us against the default's
+// 6.41 / 6.05; H100 6.78 / 6.72 against 7.02 / 7.09), while 11008x4096 and 14336x4096 (256 tiles, long K) ran
+// 5-10 % slower with two tiles than with one. Fills cfg.wn, cfg.stages and cfg.warps; false when x does not fit.
 bool pick_decode_shape(const awq_w4_weight& w, int m, FastConfig& cfg) {
     const int tiles = w.n / 16, kunits = (w.k / 64 + 1) / 2;
-    if (cfg.wn == 0) cfg.wn = tiles >= 512 ? 2 : 1;
+    if (cfg.wn == 0) cfg.wn = tiles >= 512 || (tiles >= 256 && w.k <= 4096) ? 2 : 1;
     if (cfg.stages == 0) cfg.stages = cfg.wn == 2 ? 2 : 4;
     const long blocks = (long)(tiles / cfg.wn) * ((m + cfg.tokens - 1) / cfg.tokens);
     const long target = cfg.wn == 2 ? 1536 : 2048;
