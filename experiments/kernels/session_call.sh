@@ -19,8 +19,9 @@ bash experiments/kernels/device_run_ws.sh bench "--no-sweep --ms 1,4,16,64,256,5
 # A/B pairs, most wanted first (each: B / A time per shape and m, rounds interleaved, one library):
 abs=(
   "--a default --b x_pieces=1 --ms 1,4,8,16 --rounds 3"                                # v22: x in pieces (m <= 16)
-  "--a default --b warp_tiles=2,stages=2 --ms 4,8 --rounds 3"  # 8 tokens, two tiles per warp (8192x28672: 46.5 vs 52.5)
+  "--a wgmma=4,split_k=-1 --b wgmma=4,split_k=-3 --ms 48,64,128,256 --rounds 3"        # v22: stream-K early arrival
   "--a path=2 --b path=2,dequant_rows=2048 --ms 1024,4096 --rounds 3"                  # v21: dequantize in slices
+  "--a default --b warp_tiles=2,stages=2 --ms 4,8 --rounds 3"  # 8 tokens, two tiles per warp (8192x28672: 46.5 vs 52.5)
   "--a default --b wgmma=4,tokens=256,split_k=-2 --ms 256,512,1024,2048,4096 --rounds 3"  # v20: persistent tiles
   "--a default --b wgmma=4,tokens=64,warp_tiles=2,stages=5 --ms 48,64,128 --rounds 3"  # 256 rows per block at m = 64
   "--a default --b wgmma=4,tokens=256,split_k=-1 --ms 256 --rounds 3"                  # 256-token stream-K at m = 256

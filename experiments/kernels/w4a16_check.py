@@ -190,6 +190,14 @@ def main():
         cfg_rows.append(r)
         if not ok:
             failures.append(r)
+    # stream-K's early arrival (split_k = -3) has instances for the A-from-registers stream-K shapes only
+    y = poisoned(64, 512, torch.float16)
+    rc = lib.matmul(w, x, y, path=PATH_DIRECT, wgmma=3, split_k=-3)
+    r = dict(what="early arrival refusal", ok=rc != 0 and "early arrival" in lib.error(),
+             config=lib.config() if rc == 0 else lib.error())
+    cfg_rows.append(r)
+    if not r["ok"]:
+        failures.append(r)
     print(f"x_pieces: {sum(r.get('what', '').startswith('x_pieces') for r in cfg_rows)} cases, "
           f"{sum(r.get('what', '').startswith('x_pieces') and not r['ok'] for r in cfg_rows)} failures "
           f"({time.time() - t0:.0f} s)")
@@ -281,6 +289,7 @@ def main():
                                       ("A from registers", dict(wgmma=4), "areg"),
                                       ("A from registers, stream-K", dict(wgmma=4, split_k=-1), "streamk="),
                                       ("A from registers, persistent tiles", dict(wgmma=4, split_k=-2), "persistent="),
+                                      ("A from registers, stream-K, early arrival", dict(wgmma=4, split_k=-3), "early"),
                                       ("tokens as M", dict(wgmma=5), "tokm"),
                                       ("tokens as M, stream-K", dict(wgmma=5, split_k=-1), "streamk=")):
                     ys = []

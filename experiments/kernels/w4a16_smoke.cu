@@ -76,9 +76,10 @@ int main() {
                     void* dy = nullptr;
                     CK(cudaMalloc(&dy, (size_t)m * n * 2));
                     for (int layout = 0; layout < 3; ++layout)
-                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13}) {
+                        for (int path : {(int)AWQ_W4_PATH_DIRECT, (int)AWQ_W4_PATH_DEQUANT, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14}) {
                             if (path < 0 && path != -11 && layout != AWQ_W4_FAST) continue;
-                            if (path <= -2 && path >= -10 && std::getenv("W4_NO_WS")) continue;  // see device_run_ws.sh
+                            if (((path <= -2 && path >= -10) || path == -14) && std::getenv("W4_NO_WS"))
+                                continue;  // see device_run_ws.sh
                             CK(cudaMemset(dy, 0xFF, (size_t)m * n * 2));  // NaN in fp16 and bf16
                             awq_w4_options opt{(awq_w4_path)path, 0, 0, 0, 0, 0, 0, 0};
                             if (path == -1) {  // the wgmma kernel: two warpgroups, K split in two (a cluster)
@@ -125,7 +126,13 @@ int main() {
                                 opt.path = AWQ_W4_PATH_DEQUANT;
                                 opt.dequant_rows = 128;
                             }
-                            if (path <= -12) {  // the cluster-split kernel with x in pieces: K split in two with two
+                            if (path == -14) {  // A from registers, stream-K with early arrival (8 blocks, 1 unit each:
+                                opt.path = AWQ_W4_PATH_DIRECT;  // every tile shared by 4 blocks)
+                                opt.wgmma = 4;
+                                opt.tokens = 64;
+                                opt.split_k = -3;
+                            }
+                            if (path == -12 || path == -13) {  // the cluster-split kernel with x in pieces: K split in two with two
                                 opt.path = AWQ_W4_PATH_DIRECT;  // tiles per warp (-12), one slice, default shape (-13)
                                 opt.x_pieces = 1;
                                 opt.tokens = m > 16 ? 16 : 0;

@@ -49,7 +49,10 @@ typedef struct {
     int split_k;       // direct path: 0 = heuristic, else number of K slices (fast, gemm, gemv); -1 = stream-K
                        // (wgmma = 3-5 only: one block per SM sharing all the work, partial tiles through the workspace);
                        // -2 = persistent tiles (wgmma = 3-5 only: one block per SM, each a contiguous run of whole
-                       // tiles, its pipeline running on from one tile into the next; opt-in, not yet measured)
+                       // tiles, its pipeline running on from one tile into the next; opt-in, not yet measured);
+                       // -3 = stream-K whose consumers count themselves in when they start a partial tile instead
+                       // of when they finish it, so the counting atomic's round trip runs under the tile's MMAs
+                       // (opt-in, not yet measured)
     int tokens;        // fast direct path: tokens per block 8, 16, 32, 64; 0 = by m
     int stages;        // fast direct path: 8-16 tokens: 128-k units in flight per lane (decode kernel 4 or 8,
                        // default 8; cluster-split kernel 2, 4 or 8, default 4); 32-64 tokens:

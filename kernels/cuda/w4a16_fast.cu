@@ -147,6 +147,7 @@ cudaError_t fast_direct(const awq_w4_weight& w, const void* x, int m, awq_dtype 
         grid = dim3(cfg.streamk);
         p.sk_partials = cfg.sk_partials;
         p.sk_counters = cfg.sk_counters;
+        p.sk_early = cfg.sk_early ? 1 : 0;
     }
     if (ws && cfg.persistent > 0) {  // one flat grid of blocks, each a contiguous run of whole tiles
         const long long tiles = (long long)grid.x * grid.z;

@@ -56,6 +56,7 @@ struct FastParams {
     // and consumer a counter (zero at rest). NULL: one tile per block.
     float* sk_partials;
     int* sk_counters;
+    int sk_early;  // stream-K: 1 = each consumer counts itself in when it starts a partial tile (early arrival)
     int x_multicast;  // warp-specialized wgmma kernel: 2 = clusters of two row blocks share x (TMA multicast)
     int ws_persistent;  // warp-specialized wgmma kernel: 1 = gridDim.x blocks each walk a contiguous run of whole tiles
 };

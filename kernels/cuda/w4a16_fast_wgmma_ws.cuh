@@ -136,7 +136,11 @@ __device__ __forceinline__ void tokm_store_y(const float (&v)[V], int row0, int 
 // register order, thread-interleaved as float4) and counts it written; the last waits until every peer's share is
 // written, adds the shares in block order with its own from registers (deterministic whoever is last), writes y
 // and returns the counter to zero. A block waits only for blocks that have already arrived (and are only storing):
-// correct at any residency.
+// correct at any residency. With early arrival (options.split_k = -3, p.sk_early) a consumer counts itself in when
+// it starts the partial tile and reads the count when it has finished it, so the atomic's round trip is off the
+// critical path; the last to start adds the shares. It may then wait for a peer still computing its part, but that
+// peer is past every wait of its earlier tiles (it counted itself in after them) and has none inside a tile, so it
+// finishes: still correct at any residency, and the sum is in block order as before.
 // (32-bit: the host keeps total * blocks below 2^31.)
 struct StreamK {
     int total;  // units of the launch
@@ -146,7 +150,9 @@ struct StreamK {
     __device__ int owner(int u) const { return ((u + 1) * blocks - 1) / total; }
 };
 
-template <class T, int TN, int WN, bool kZeros, int STAGES, int AM>
+// kEarly: stream-K's early arrival (p.sk_early), compiled only into ws_early_shape's instances so that the others keep
+// their registers (the count lives across the tile in one register).
+template <class T, int TN, int WN, bool kZeros, int STAGES, int AM, bool kEarly>
 __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerSm))
     w4a16_fast_ws_kernel(const FastParams p, const __grid_constant__ CUtensorMap xmap) {
     using E = Elt<T>;
@@ -281,6 +287,11 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
         const int tl = lin / units;
         const int seg_end = min(lin_end, (tl + 1) * units);
         const bool whole = lin == tl * units && seg_end == (tl + 1) * units;
+        // Early arrival (p.sk_early): count in now, read the count after the tile's units, so the atomic's round trip
+        // runs under the MMAs. The last to start then adds the shares; it waits only for peers that have started.
+        int arrivals = 0;
+        if constexpr (kEarly)
+            if (streamk && !whole && AWQ_WS_ABLATE != 3 && wtid == 0) arrivals = atomicAdd(p.sk_counters + 2 * tl + cw, 1);
 #pragma unroll
         for (int a = 0; a < WN; ++a)
 #pragma unroll
@@ -418,7 +429,7 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
             // takes a share's store, its drain before a release and its reload off the end of every block's range,
             // where the fix-up is on the critical path (NOTES.md v19: the fix-up was ~5 of 22 us at m = 64).
             named_barrier(cbar, 128);  // (every warp has read the previous tile's flag)
-            if (wtid == 0) *flag = (atomicAdd(counter, 1) & 0xFFFF) == peers;
+            if (wtid == 0) *flag = ((kEarly ? arrivals : atomicAdd(counter, 1)) & 0xFFFF) == peers;
             named_barrier(cbar, 128);
             if (*flag == 0) {
                 store_own_share();
@@ -481,11 +492,11 @@ __global__ void __launch_bounds__(384, (WsShape<TN, WN, STAGES, AM>::kBlocksPerS
     pdl_trigger();
 }
 
-template <class T, int TN, int WN, bool kZeros, int STAGES, int AM>
+template <class T, int TN, int WN, bool kZeros, int STAGES, int AM, bool kEarly = false>
 cudaError_t ws_launch_one(const FastParams& p, const CUtensorMap* xmap, dim3 grid, bool pdl, cudaStream_t stream,
                           int* occupancy) {
     using L = WsShape<TN, WN, STAGES, AM>;
-    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, AM>;
+    auto kernel = w4a16_fast_ws_kernel<T, TN, WN, kZeros, STAGES, AM, kEarly>;
     static const cudaError_t attr = [&] {
         const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmem);
         // two blocks per SM need the largest shared-memory carveout (the driver may otherwise pick one that holds one)
@@ -534,6 +545,18 @@ R visit_ws_shape(const FastConfig& cfg, R none, F&& f) {
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,
                         cudaStream_t stream, int* occupancy) {
+    if (cfg.sk_early) {  // stream-K with early arrival: the default's stream-K shapes only (A from registers)
+        if (!ws_early_shape(cfg) || !p.sk_early) return cudaErrorInvalidConfiguration;
+#define AWQ_WS_EARLY(TN, WN, ST)                                                                                      \
+        if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST)                                                    \
+            return zeros ? ws_launch_one<T, TN, WN, true, ST, 1, true>(p, xmap, grid, cfg.pdl, stream, occupancy)    \
+                         : ws_launch_one<T, TN, WN, false, ST, 1, true>(p, xmap, grid, cfg.pdl, stream, occupancy);
+        AWQ_WS_EARLY(64, 1, 8)
+        AWQ_WS_EARLY(128, 1, 4)
+        AWQ_WS_EARLY(256, 1, 3)
+#undef AWQ_WS_EARLY
+        return cudaErrorInvalidConfiguration;
+    }
     return visit_ws_shape(cfg, cudaErrorInvalidConfiguration, [&](auto shape) {
         using L = decltype(shape);
         return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kAMode>(p, xmap, grid, cfg.pdl,

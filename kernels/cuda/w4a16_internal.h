@@ -31,6 +31,7 @@ struct FastConfig {
                       // block per tile (and K slice)
     float* sk_partials = nullptr;
     int* sk_counters = nullptr;
+    bool sk_early = false;  // stream-K: count in when a partial tile starts, not when it ends (options.split_k = -3)
     int persistent = 0;  // wg 3: > 0 = this many blocks (one per SM) each walk a contiguous run of whole tiles, the
                          // producer running on into the next tile (no fix-ups, no workspace); 0 = a block per tile
     int x_multicast = 0;  // wg 3, one tile per block: 2 = pairs of row blocks load x once (TMA multicast)
@@ -67,6 +68,13 @@ bool encode_x_tensor_map(CUtensorMap* map, const void* x, int m, int k, int box_
 // shares (its counters, 2 per output tile of tokens x 128 * wn rows, live in the workspace's counter area).
 inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
     return (size_t)blocks * 1024 * cfg.wn * cfg.tokens;  // [block][2][2 consumers][128 threads][wn * tokens / 2]
+}
+// Whether a warp-specialized shape has an instance with stream-K's early arrival (options.split_k = -3): A from
+// registers with (tokens, tiles per warp, stages) = (64, 1, 8), (128, 1, 4) or (256, 1, 3).
+inline bool ws_early_shape(const FastConfig& cfg) {
+    return cfg.wg == 3 && cfg.a_mode == 1 && cfg.wn == 1 &&
+           ((cfg.tokens == 64 && cfg.stages == 8) || (cfg.tokens == 128 && cfg.stages == 4) ||
+            (cfg.tokens == 256 && cfg.stages == 3));
 }
 // Blocks per SM a warp-specialized shape is built for (its stream-K grid is that many per SM).
 int ws_blocks_per_sm(const FastConfig& cfg);

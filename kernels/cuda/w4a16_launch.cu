@@ -274,7 +274,7 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
     // The warp-specialized kernel's stream-K (one block per SM sharing all the work, partial tiles fixed up through
     // the workspace): asked for (split_k = -1), or by default where streamk_by_default says so for the default
     // shape (tokens <= 128, one tile per warp) - else one tile per block (NOTES v15).
-    const bool sk_asked = cfg.wg == 3 && split_opt == -1;
+    const bool sk_asked = cfg.wg == 3 && (split_opt == -1 || split_opt == -3);
     bool want_streamk = sk_asked || (cfg.wg == 3 && split_opt == 0 && cfg.x_multicast == 0 &&
                                      cfg.tokens <= 128 && (cfg.wn == 1 || cfg.a_mode == 2) && streamk_by_default(w, m));
     auto blocks = [&](int tokens) { return ((m + tokens - 1) / tokens) * (w.n / wgmma_block_rows(cfg)); };
@@ -327,7 +327,8 @@ bool pick_wgmma_shape(const awq_w4_weight& w, awq_dtype dtype, int m, int split_
             cfg.streamk = sk_blocks;
             cfg.sk_counters = ws.counters;
             cfg.sk_partials = ws.scratch;
-            return true;
+            cfg.sk_early = split_opt == -3;
+            return !cfg.sk_early || ws_early_shape(cfg);
         }
         if (sk_asked) return false;  // by default: one tile per block instead (a workspace too small for it)
     }
@@ -415,8 +416,9 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         return fail("dequant_rows must be 0 (all rows at once) or a positive multiple of 64, not " +
                     std::to_string(opt.dequant_rows));
     const Workspace ws = carve(*w, workspace, workspace_bytes, opt.dequant_rows);
-    if (opt.split_k < -2)
-        return fail("split_k must be -2 (persistent tiles), -1 (stream-K), 0 (heuristic) or a number of K slices");
+    if (opt.split_k < -3)
+        return fail("split_k must be -3 (stream-K, early arrival), -2 (persistent tiles), -1 (stream-K), 0 (heuristic) "
+                    "or a number of K slices");
 
     // Path: the fast layout's tensor-core kernels up to m = 128, then dequantize + cuBLAS; the AutoAWQ
     // layouts' CUDA-core kernels only for decode-sized m.
@@ -490,14 +492,19 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
         cfg.a_mode = std::max(0, wg_opt - 3);  // FastConfig::a_mode = options.wgmma - 3
         cfg.x_multicast = opt.x_multicast == 2 ? 2 : 0;
         if ((opt.split_k < 0 || cfg.x_multicast) && cfg.wg != 3)
-            return fail("split_k = -1 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the warp-specialized "
-                        "kernel's (wgmma = 3-5)");
+            return fail("split_k = -1 / -3 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the "
+                        "warp-specialized kernel's (wgmma = 3-5)");
         if (opt.split_k < 0 && cfg.x_multicast)
             return fail("split_k = " + std::to_string(opt.split_k) + " and x_multicast = 2: at most one of them");
         if (!pick_wgmma_shape(*w, dtype, m, opt.split_k, ws, cfg)) {
             const bool shape_ok = wgmma_config_supported(cfg) && w->n % wgmma_block_rows(cfg) == 0;  // else: below
-            if (opt.split_k == -1 && shape_ok)
-                return fail("stream-K (split_k = -1) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
+            if (opt.split_k == -3 && shape_ok && !ws_early_shape(cfg))
+                return fail("split_k = -3 (stream-K, early arrival) has the shapes tokens 64 / 128 / 256 with stages "
+                            "8 / 4 / 3, one tile per warp, A from registers (wgmma = 4); got tokens=" +
+                            std::to_string(cfg.tokens) + " stages=" + std::to_string(cfg.stages) + " wgmma=" +
+                            std::to_string(cfg.wg + cfg.a_mode));
+            if ((opt.split_k == -1 || opt.split_k == -3) && shape_ok)
+                return fail("stream-K (split_k = -1 or -3) needs a workspace of awq_w4a16_workspace_bytes(n, k) = " +
                             std::to_string(awq_w4a16_workspace_bytes(w->n, w->k)) + " bytes (got " +
                             std::to_string(workspace_bytes) + ") and at most 8192 output tiles");
             if (cfg.x_multicast && shape_ok)
@@ -516,13 +523,13 @@ extern "C" int awq_w4a16_matmul(const awq_w4_weight* w, const void* x, int m, aw
             return fail_cuda("fast wgmma kernel launch", e);
         g_config = "fast wgmma tok=" + std::to_string(cfg.tokens) + " wg=" + std::to_string(cfg.wg) + " wn=" +
                    std::to_string(cfg.wn) + " split=" + std::to_string(cfg.splits) + " stages=" +
-                   std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) : "") +
+                   std::to_string(cfg.stages) + (cfg.streamk ? " streamk=" + std::to_string(cfg.streamk) + (cfg.sk_early ? " early" : "") : "") +
                    (cfg.persistent ? " persistent=" + std::to_string(cfg.persistent) : "") +
                    (cfg.x_multicast ? " mc=2" : "") + (cfg.a_mode == 1 ? " areg" : cfg.a_mode == 2 ? " tokm" : "") + (cfg.pdl ? " pdl" : "");
         return 0;
     }
     if (opt.split_k < 0 || opt.x_multicast == 2)
-        return fail("split_k = -1 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the warp-specialized wgmma "
+        return fail("split_k = -1 / -3 (stream-K), -2 (persistent tiles) and x_multicast = 2 are the warp-specialized wgmma "
                     "kernel's (wgmma = 3-5, fast layout, path direct)");
     if (w->layout == AWQ_W4_FAST) {
         FastConfig cfg;
