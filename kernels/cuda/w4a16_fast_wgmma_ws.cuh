@@ -545,20 +545,18 @@ R visit_ws_shape(const FastConfig& cfg, R none, F&& f) {
 template <class T>
 cudaError_t ws_dispatch(const FastParams& p, const CUtensorMap* xmap, const FastConfig& cfg, bool zeros, dim3 grid,
                         cudaStream_t stream, int* occupancy) {
-    if (cfg.sk_early) {  // stream-K with early arrival: the default's stream-K shapes only (A from registers)
-        if (!ws_early_shape(cfg) || !p.sk_early) return cudaErrorInvalidConfiguration;
-#define AWQ_WS_EARLY(TN, WN, ST)                                                                                      \
-        if (cfg.tokens == TN && cfg.wn == WN && cfg.stages == ST)                                                    \
-            return zeros ? ws_launch_one<T, TN, WN, true, ST, 1, true>(p, xmap, grid, cfg.pdl, stream, occupancy)    \
-                         : ws_launch_one<T, TN, WN, false, ST, 1, true>(p, xmap, grid, cfg.pdl, stream, occupancy);
-        AWQ_WS_EARLY(64, 1, 8)
-        AWQ_WS_EARLY(128, 1, 4)
-        AWQ_WS_EARLY(256, 1, 3)
-#undef AWQ_WS_EARLY
-        return cudaErrorInvalidConfiguration;
-    }
+    if (cfg.sk_early && !p.sk_early) return cudaErrorInvalidConfiguration;
     return visit_ws_shape(cfg, cudaErrorInvalidConfiguration, [&](auto shape) {
         using L = decltype(shape);
+        if (cfg.sk_early) {  // stream-K with early arrival: instances of ws_early_shape's shapes only
+            if constexpr (ws_early_shape(L::kTokens, L::kWarpTiles, L::kStages, L::kAMode))
+                return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kAMode, true>(
+                                   p, xmap, grid, cfg.pdl, stream, occupancy)
+                             : ws_launch_one<T, L::kTokens, L::kWarpTiles, false, L::kStages, L::kAMode, true>(
+                                   p, xmap, grid, cfg.pdl, stream, occupancy);
+            else
+                return cudaErrorInvalidConfiguration;
+        }
         return zeros ? ws_launch_one<T, L::kTokens, L::kWarpTiles, true, L::kStages, L::kAMode>(p, xmap, grid, cfg.pdl,
                                                                                                  stream, occupancy)
                      : ws_launch_one<T, L::kTokens, L::kWarpTiles, false, L::kStages, L::kAMode>(p, xmap, grid, cfg.pdl,

@@ -71,10 +71,12 @@ inline size_t ws_streamk_partial_bytes(const FastConfig& cfg, int blocks) {
 }
 // Whether a warp-specialized shape has an instance with stream-K's early arrival (options.split_k = -3): A from
 // registers with (tokens, tiles per warp, stages) = (64, 1, 8), (128, 1, 4) or (256, 1, 3).
+constexpr bool ws_early_shape(int tokens, int wn, int stages, int a_mode) {
+    return a_mode == 1 && wn == 1 &&
+           ((tokens == 64 && stages == 8) || (tokens == 128 && stages == 4) || (tokens == 256 && stages == 3));
+}
 inline bool ws_early_shape(const FastConfig& cfg) {
-    return cfg.wg == 3 && cfg.a_mode == 1 && cfg.wn == 1 &&
-           ((cfg.tokens == 64 && cfg.stages == 8) || (cfg.tokens == 128 && cfg.stages == 4) ||
-            (cfg.tokens == 256 && cfg.stages == 3));
+    return cfg.wg == 3 && ws_early_shape(cfg.tokens, cfg.wn, cfg.stages, cfg.a_mode);
 }
 // Blocks per SM a warp-specialized shape is built for (its stream-K grid is that many per SM).
 int ws_blocks_per_sm(const FastConfig& cfg);
